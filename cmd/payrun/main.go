@@ -1,0 +1,139 @@
+// Command payrun is the one binary of the payment-run processor: demo,
+// migrate, fixtures, import, runs, export, serve, bench and the operator
+// commands of CONTRACT.md §1. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit codes of CONTRACT.md §1.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitInput   = 2
+	exitRefused = 3
+)
+
+// command is one sub-command. Each lives in its own cmd_*.go file and is
+// listed in commands below.
+type command struct {
+	name  string // e.g. "run create"
+	usage string // one line for the help text
+	run   func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands lists every sub-command. Multi-word names ("run create") are
+// matched word by word.
+func commands() []command {
+	return []command{
+		{"help", "show this help", cmdHelp},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs payrun with args and returns the exit code. Tests call it
+// directly so that they run the real code path.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	env := NewEnv(stdout, stderr)
+	defer env.Close()
+	args, err := env.ParseGlobalFlags(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "payrun:", err)
+		return exitInput
+	}
+	cmd, rest := findCommand(args)
+	if cmd == nil {
+		fmt.Fprintf(stderr, "payrun: unknown command %q\n\n", strings.Join(args, " "))
+		printHelp(stderr)
+		return exitInput
+	}
+	if err := cmd.run(ctx, env, rest); err != nil {
+		fmt.Fprintln(stderr, "payrun:", err)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+func findCommand(args []string) (*command, []string) {
+	if len(args) == 0 {
+		args = []string{"help"}
+	}
+	var best *command
+	bestWords := 0
+	cmds := commands()
+	for i := range cmds {
+		words := strings.Fields(cmds[i].name)
+		if len(words) > len(args) || len(words) <= bestWords {
+			continue
+		}
+		match := true
+		for j, w := range words {
+			if args[j] != w {
+				match = false
+				break
+			}
+		}
+		if match {
+			best, bestWords = &cmds[i], len(words)
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return best, args[bestWords:]
+}
+
+func cmdHelp(_ context.Context, env *Env, _ []string) error {
+	printHelp(env.Stdout)
+	return nil
+}
+
+func cmdVersion(_ context.Context, env *Env, _ []string) error {
+	fmt.Fprintln(env.Stdout, "payrun", Version)
+	return nil
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "usage: payrun [--json] [--log-format text|json] COMMAND [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	cmds := commands()
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-22s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nenvironment: PAYRUN_DATABASE_URL (unset: embedded cluster under PAYRUN_HOME, default ./var), PAYRUN_TOKEN")
+}
+
+// exitCode maps an error to the exit codes of CONTRACT.md §1.
+func exitCode(err error) int {
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	switch {
+	case isInputError(err):
+		return exitInput
+	case isRefusal(err):
+		return exitRefused
+	}
+	return exitFailure
+}
