@@ -12,6 +12,7 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/markbates/pkger v0.17.1 // indirect
 	github.com/moov-io/iso20022 v0.2.1 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect

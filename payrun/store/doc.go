@@ -1,0 +1,20 @@
+// Package store is payrun's PostgreSQL adapter (pgx/v5): embedded versioned
+// migrations, tenancy by row-level security, the decision importer (COPY into
+// a staging table, then set-based SQL) and the queries the commands need.
+// It is the only package that imports pgx; it translates pgx errors into
+// payrun's sentinels (payrun.ErrNotFound, payrun.ErrConflict) and does no
+// file or network I/O inside a transaction.
+//
+// # Tenancy
+//
+// Every tenant table has row-level security (ENABLE + FORCE). WithTx sets
+// the transaction-local setting payrun.municipality; '*' (AllMunicipalities)
+// is the operator scope that sees every row. The application must connect as
+// a non-superuser role that owns the tables, because superusers bypass RLS.
+//
+// # Amounts
+//
+// Amounts are numeric(14,2) in SQL and payrun.Cents in Go, converted exactly
+// by the Amount adapter (pgx NumericScanner/NumericValuer) or, in bulk, as
+// bigint cents in staging tables. Never a float.
+package store
