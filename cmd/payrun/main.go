@@ -36,6 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"help", "show this help", cmdHelp},
+		{"sepa check", "check a pain.001.001.09 file against the DK business rules", cmdSepaCheck},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -111,7 +111,7 @@ func TestExecutionDate(t *testing.T) {
 		{"Berlin midnight", bankday.Calendar{}, time.Date(2025, 6, 1, 0, 0, 0, 0, berlin), 1, day(2025, 5, 30)},
 		// Corpus Christi 2027 is Thu 27 May; 1 Jun 2027 is a Tuesday.
 		{"June 2027 NRW", bankday.Calendar{NRW: true}, day(2027, 6, 1), 4, day(2027, 5, 25)}, // 31, 28, 26, 25 May
-		{"June 2027", bankday.Calendar{}, day(2027, 6, 1), 4, day(2027, 5, 26)}, // 31, 28, 27, 26 May
+		{"June 2027", bankday.Calendar{}, day(2027, 6, 1), 4, day(2027, 5, 26)},              // 31, 28, 27, 26 May
 	}
 	for _, tc := range tests {
 		got := tc.cal.ExecutionDate(tc.period, tc.n)
