@@ -1,0 +1,162 @@
+package export
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// tmpPrefix starts the name of every file that is not complete yet.
+const tmpPrefix = ".tmp-"
+
+// publisher writes files into one directory under temporary names and
+// publishes them (rename, then directory fsync) only when all are complete.
+// Abort removes whatever it created.
+type publisher struct {
+	dir     string
+	pending []*pubFile // written and synced, not yet renamed
+	renamed []string   // final paths renamed by this publisher
+}
+
+// pubFile is one file being written: bytes go through a buffer into the
+// temp file and a SHA-256 hash.
+type pubFile struct {
+	name  string // final name
+	tmp   string // temp path
+	f     *os.File
+	buf   *bufio.Writer
+	hash  hash.Hash
+	sum   string
+	bytes int64
+}
+
+// newPublisher creates dir if needed and removes stale temp files of
+// earlier, interrupted exports.
+func newPublisher(dir string) (*publisher, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("export: output directory: %w", err)
+	}
+	stale, err := filepath.Glob(filepath.Join(dir, tmpPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("export: output directory: %w", err)
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil {
+			return nil, fmt.Errorf("export: remove stale temp file: %w", err)
+		}
+	}
+	return &publisher{dir: dir}, nil
+}
+
+// create starts the file name (a plain file name, no directories).
+func (p *publisher) create(name string) (*pubFile, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, tmpPrefix) {
+		return nil, fmt.Errorf("export: bad file name %q", name)
+	}
+	tmp := filepath.Join(p.dir, tmpPrefix+name)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("export: create %s: %w", name, err)
+	}
+	pf := &pubFile{name: name, tmp: tmp, f: f, hash: sha256.New()}
+	pf.buf = bufio.NewWriterSize(io.MultiWriter(f, pf.hash), 256<<10)
+	p.pending = append(p.pending, pf)
+	return pf, nil
+}
+
+// Write implements io.Writer.
+func (f *pubFile) Write(b []byte) (int, error) {
+	n, err := f.buf.Write(b)
+	f.bytes += int64(n)
+	return n, err
+}
+
+// finish flushes, fsyncs and closes the temp file and records its hash.
+func (f *pubFile) finish() error {
+	if f.f == nil {
+		return nil
+	}
+	err := f.buf.Flush()
+	if err == nil {
+		err = f.f.Sync()
+	}
+	if cerr := f.f.Close(); err == nil {
+		err = cerr
+	}
+	f.f = nil
+	if err != nil {
+		return fmt.Errorf("export: write %s: %w", f.name, err)
+	}
+	f.sum = hex.EncodeToString(f.hash.Sum(nil))
+	return nil
+}
+
+// tmpPath is where the file's content is until publish.
+func (f *pubFile) tmpPath() string { return f.tmp }
+
+// publish finishes every pending file and renames them to their final
+// names in the order created, then fsyncs the directory.
+func (p *publisher) publish() error {
+	for _, f := range p.pending {
+		if err := f.finish(); err != nil {
+			return err
+		}
+	}
+	for _, f := range p.pending {
+		final := filepath.Join(p.dir, f.name)
+		if err := os.Rename(f.tmp, final); err != nil {
+			return fmt.Errorf("export: publish %s: %w", f.name, err)
+		}
+		p.renamed = append(p.renamed, final)
+	}
+	p.pending = nil
+	return syncDir(p.dir)
+}
+
+// abort closes and removes every temp file and every file this publisher
+// already renamed. It returns the first error.
+func (p *publisher) abort() error {
+	var errs []error
+	for _, f := range p.pending {
+		if f.f != nil {
+			_ = f.f.Close()
+			f.f = nil
+		}
+		if err := os.Remove(f.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	for _, path := range p.renamed {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	p.pending, p.renamed = nil, nil
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return syncDir(p.dir)
+}
+
+// syncDir fsyncs a directory so that renames in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("export: sync directory: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export: sync directory: %w", err)
+	}
+	return nil
+}
