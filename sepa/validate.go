@@ -56,6 +56,8 @@ func validateTransaction(t *Transaction) error {
 		return &FieldError{Record: rec, Field: "Amount", Value: FormatAmount(t.Amount), Err: invalid("amount outside 0.01..999999999.99")}
 	case !IBANValid(t.CreditorIBAN):
 		return &FieldError{Record: rec, Field: "CreditorIBAN", Value: t.CreditorIBAN, Err: errIBAN}
+	case t.CreditorBIC == NotProvided:
+		return &FieldError{Record: rec, Field: "CreditorBIC", Value: t.CreditorBIC, Err: invalid("leave the creditor BIC empty when unknown (CdtrAgt is then omitted)")}
 	case t.CreditorBIC != "" && !BICValid(t.CreditorBIC):
 		return &FieldError{Record: rec, Field: "CreditorBIC", Value: t.CreditorBIC, Err: errBIC}
 	case !codeValid(t.Purpose):
