@@ -29,23 +29,15 @@ func (b binaries) path(name string) string { return filepath.Join(b.dir, name) }
 
 var versionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
 
-// findBinaries looks for the server programs in override, on PATH and
+// findBinaries looks for the server programs in override (only there when
+// given), else on PATH and
 // under /usr/lib/postgresql/*/bin. want > 0 asks for that major version
 // (an existing cluster); 0 takes the first on PATH or the highest version.
 func findBinaries(override string, want int) (binaries, error) {
-	var cands []string
-	if override != "" {
-		cands = append(cands, override)
+	cands := []string{override}
+	if override == "" {
+		cands = candidates()
 	}
-	if p, err := exec.LookPath("pg_ctl"); err == nil {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			p = r
-		}
-		cands = append(cands, filepath.Dir(p))
-	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return dirVersion(dirs[i]) > dirVersion(dirs[j]) })
-	cands = append(cands, dirs...)
 
 	var found []binaries
 	for _, dir := range cands {
@@ -71,6 +63,21 @@ func findBinaries(override string, want int) (binaries, error) {
 		return binaries{}, fmt.Errorf("pgserver: PAYRUN_PG_BINDIR=%s holds no initdb, pg_ctl and postgres: %w", override, ErrNoPostgres)
 	}
 	return binaries{}, ErrNoPostgres
+}
+
+// candidates lists the directories to look in: that of pg_ctl on PATH, then
+// /usr/lib/postgresql/*/bin, highest version first.
+func candidates() []string {
+	var cands []string
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		cands = append(cands, filepath.Dir(p))
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return dirVersion(dirs[i]) > dirVersion(dirs[j]) })
+	return append(cands, dirs...)
 }
 
 func complete(dir string) bool {

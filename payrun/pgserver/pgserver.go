@@ -400,9 +400,15 @@ func readPidFile(dataDir string) (pidFile, error) {
 // isPostgres reports whether pid is a live postgres process. A pid file left
 // by a crash may name a pid that a different program now has.
 func isPostgres(pid int) bool {
-	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
-		c := strings.TrimSpace(string(comm))
-		return c == "postgres" || c == "postmaster"
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// "pid (comm) state ..."; a zombie (Z) is dead but not yet reaped.
+		f := string(stat)
+		open, end := strings.IndexByte(f, '('), strings.LastIndexByte(f, ')')
+		if open < 0 || end < open || len(f) < end+3 {
+			return false
+		}
+		comm, st := f[open+1:end], f[end+2]
+		return (comm == "postgres" || comm == "postmaster") && st != 'Z' && st != 'X'
 	}
 	if _, err := os.Stat("/proc/self"); err == nil {
 		return false // Linux and no such process
