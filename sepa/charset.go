@@ -147,6 +147,9 @@ func mapRune(r rune) string {
 	if t, ok := translit[r]; ok {
 		return t
 	}
+	if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Mn, r) {
+		return "" // controls, zero-width and format characters, stray combining marks
+	}
 	// Decompose (é → e + combining acute) and keep the base letters when
 	// they are all in the DK set.
 	var out []rune
@@ -160,9 +163,6 @@ func mapRune(r rune) string {
 		}
 	}
 	if len(out) == 0 {
-		if unicode.Is(unicode.Mn, r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return "" // combining marks, controls, zero-width characters
-		}
 		return " "
 	}
 	return string(out)

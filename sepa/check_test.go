@@ -71,12 +71,16 @@ func TestCheckRules(t *testing.T) {
 	}{
 		{"namespace", func(t *testing.T, s string) string { return replaceNth(t, s, "pain.001.001.09", "pain.001.001.03", 1) }, "namespace", "/Document"},
 		{"GrpHdr NbOfTxs", func(t *testing.T, s string) string { return replaceNth(t, s, "<NbOfTxs>3<", "<NbOfTxs>4<", 1) }, "nboftxs", hdr + "/NbOfTxs"},
-		{"GrpHdr CtrlSum", func(t *testing.T, s string) string { return replaceNth(t, s, "<CtrlSum>1500.06<", "<CtrlSum>1500.07<", 1) }, "ctrlsum", hdr + "/CtrlSum"},
+		{"GrpHdr CtrlSum", func(t *testing.T, s string) string {
+			return replaceNth(t, s, "<CtrlSum>1500.06<", "<CtrlSum>1500.07<", 1)
+		}, "ctrlsum", hdr + "/CtrlSum"},
 		{"GrpHdr CtrlSum missing", func(t *testing.T, s string) string {
 			return replaceNth(t, s, "<CtrlSum>1500.06</CtrlSum>", "", 1)
 		}, "ctrlsum", hdr},
 		{"PmtInf NbOfTxs", func(t *testing.T, s string) string { return replaceNth(t, s, "<NbOfTxs>2<", "<NbOfTxs>1<", 1) }, "nboftxs", pmt1},
-		{"PmtInf CtrlSum", func(t *testing.T, s string) string { return replaceNth(t, s, "<CtrlSum>1000.03<", "<CtrlSum>1000.30<", 1) }, "ctrlsum", pmt1},
+		{"PmtInf CtrlSum", func(t *testing.T, s string) string {
+			return replaceNth(t, s, "<CtrlSum>1000.03<", "<CtrlSum>1000.30<", 1)
+		}, "ctrlsum", pmt1},
 		{"PmtInf CtrlSum missing", func(t *testing.T, s string) string { return replaceNth(t, s, "<CtrlSum>1000.03</CtrlSum>", "", 1) }, "ctrlsum", pmt1},
 		{"amount 3 decimals", func(t *testing.T, s string) string { return replaceNth(t, s, ">500.01<", ">500.010<", 1) }, "amount", tx1 + "/Amt/InstdAmt"},
 		{"amount exponent", func(t *testing.T, s string) string { return replaceNth(t, s, ">500.01<", ">5.0001e+02<", 1) }, "amount", tx1 + "/Amt/InstdAmt"},
@@ -86,7 +90,9 @@ func TestCheckRules(t *testing.T) {
 		{"IBAN check digits", func(t *testing.T, s string) string { return replaceNth(t, s, deIBAN(1001), deIBAN(1001)[:21]+"9", 1) }, "iban", tx1 + "/CdtrAcct"},
 		{"debtor IBAN length", func(t *testing.T, s string) string { return replaceNth(t, s, debtorIBAN, debtorIBAN+"0", 1) }, "iban", pmt1 + "/DbtrAcct"},
 		{"BIC", func(t *testing.T, s string) string { return replaceNth(t, s, "COBADEFFXXX", "COBAD3FFXXX", 1) }, "bic", "/Document/CstmrCdtTrfInitn/PmtInf[1]/CdtTrfTxInf[2]/CdtrAgt"},
-		{"DbtrAgt Othr", func(t *testing.T, s string) string { return replaceNth(t, s, "<Id>NOTPROVIDED</Id>", "<Id>UNKNOWN</Id>", 1) }, "bic", "/Document/CstmrCdtTrfInitn/PmtInf[2]/DbtrAgt"},
+		{"DbtrAgt Othr", func(t *testing.T, s string) string {
+			return replaceNth(t, s, "<Id>NOTPROVIDED</Id>", "<Id>UNKNOWN</Id>", 1)
+		}, "bic", "/Document/CstmrCdtTrfInitn/PmtInf[2]/DbtrAgt"},
 		{"ID charset", func(t *testing.T, s string) string { return replaceNth(t, s, "R7-C1-2026-12", "R7_C1_2026_12", 1) }, "id", tx1 + "/PmtId/EndToEndId"},
 		{"ID length", func(t *testing.T, s string) string { return replaceNth(t, s, "MSG-1", strings.Repeat("M", 36), 1) }, "id", hdr + "/MsgId"},
 		{"duplicate EndToEndId", func(t *testing.T, s string) string { return replaceNth(t, s, "R7-C2-2026-12", "R7-C1-2026-12", 1) }, "unique", "/Document/CstmrCdtTrfInitn/PmtInf[1]/CdtTrfTxInf[2]"},
@@ -117,7 +123,9 @@ func TestCheckRules(t *testing.T) {
 		{"DtTm without offset", func(t *testing.T, s string) string {
 			return replaceNth(t, s, "<Dt>2026-11-30</Dt>", "<DtTm>2026-11-30T08:00:00</DtTm>", 1)
 		}, "datetime", pmt1 + "/ReqdExctnDt/DtTm"},
-		{"bad date", func(t *testing.T, s string) string { return replaceNth(t, s, "<Dt>2026-11-30</Dt>", "<Dt>2026-11-31</Dt>", 1) }, "date", pmt1 + "/ReqdExctnDt/Dt"},
+		{"bad date", func(t *testing.T, s string) string {
+			return replaceNth(t, s, "<Dt>2026-11-30</Dt>", "<Dt>2026-11-31</Dt>", 1)
+		}, "date", pmt1 + "/ReqdExctnDt/Dt"},
 		{"AdrLine-only address", func(t *testing.T, s string) string {
 			return replaceNth(t, s, "<Nm>Empfänger 1</Nm>", "<Nm>Empfänger 1</Nm><PstlAdr><AdrLine>Hauptstr. 1</AdrLine><AdrLine>44532 Lünen</AdrLine></PstlAdr>", 1)
 		}, "address", tx1 + "/Cdtr/PstlAdr"},
@@ -129,10 +137,14 @@ func TestCheckRules(t *testing.T) {
 		{"Ustrd length", func(t *testing.T, s string) string {
 			return replaceNth(t, s, "SGB XII 12/2026 Fall 1<", strings.Repeat("a", 141)+"<", 1)
 		}, "text", tx1 + "/RmtInf/Ustrd"},
-		{"debtor name", func(t *testing.T, s string) string { return replaceNth(t, s, "<Nm>Stadt Lünen</Nm>", "<Nm>Stadt_Lünen</Nm>", 1) }, "text", pmt1 + "/Dbtr/Nm"},
+		{"debtor name", func(t *testing.T, s string) string {
+			return replaceNth(t, s, "<Nm>Stadt Lünen</Nm>", "<Nm>Stadt_Lünen</Nm>", 1)
+		}, "text", pmt1 + "/Dbtr/Nm"},
 		{"PmtMtd", func(t *testing.T, s string) string { return replaceNth(t, s, "<PmtMtd>TRF<", "<PmtMtd>CHK<", 1) }, "pmtmtd", pmt1 + "/PmtMtd"},
 		{"purpose", func(t *testing.T, s string) string { return replaceNth(t, s, "<Cd>SSBE</Cd>", "<Cd>ssbe</Cd>", 1) }, "purpose", tx1 + "/Purp/Cd"},
-		{"CreDtTm", func(t *testing.T, s string) string { return replaceNth(t, s, "2026-11-27T09:30:00+01:00", "27.11.2026", 1) }, "datetime", hdr + "/CreDtTm"},
+		{"CreDtTm", func(t *testing.T, s string) string {
+			return replaceNth(t, s, "2026-11-27T09:30:00+01:00", "27.11.2026", 1)
+		}, "datetime", hdr + "/CreDtTm"},
 		{"truncated", func(t *testing.T, s string) string { return s[:len(s)/2] }, "xml", "/Document"},
 		{"BOM", func(t *testing.T, s string) string { return "\ufeff" + s }, "bom", "/"},
 		{"not XML", func(t *testing.T, s string) string { return "hello" }, "xml", "/"},

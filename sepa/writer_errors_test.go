@@ -23,7 +23,9 @@ func TestWriterFieldErrors(t *testing.T) {
 		{"PmtInfId too long", func(_ *sepa.GroupHeader, p *sepa.PaymentInfo, _ *sepa.Transaction) {
 			p.PmtInfID = strings.Repeat("P", 36)
 		}, "PmtInfID", "PmtInf"},
-		{"debtor IBAN", func(_ *sepa.GroupHeader, p *sepa.PaymentInfo, _ *sepa.Transaction) { p.DebtorIBAN = "DE00440501990000000001" }, "DebtorIBAN", "PmtInf"},
+		{"debtor IBAN", func(_ *sepa.GroupHeader, p *sepa.PaymentInfo, _ *sepa.Transaction) {
+			p.DebtorIBAN = "DE00440501990000000001"
+		}, "DebtorIBAN", "PmtInf"},
 		{"debtor BIC", func(_ *sepa.GroupHeader, p *sepa.PaymentInfo, _ *sepa.Transaction) { p.DebtorBIC = "WELADE" }, "DebtorBIC", "PmtInf"},
 		{"no execution date", func(_ *sepa.GroupHeader, p *sepa.PaymentInfo, _ *sepa.Transaction) { p.ExecutionDate = time.Time{} }, "ExecutionDate", "PmtInf"},
 		{"category purpose", func(_ *sepa.GroupHeader, p *sepa.PaymentInfo, _ *sepa.Transaction) { p.CategoryPurpose = "SS" }, "CategoryPurpose", "PmtInf"},
