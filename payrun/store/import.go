@@ -1,0 +1,451 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/payrun/payrun/payrun"
+)
+
+// ImportOptions describe an import for its audit event.
+type ImportOptions struct {
+	Actor  string           // who imports (operator login or "cli")
+	Source string           // file name or "http"
+	Now    func() time.Time // clock; time.Now when nil
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	ImportID   int64  `json:"import_id"`
+	FileSHA256 string `json:"file_sha256"`
+	Lines      int    `json:"lines"`     // non-empty input lines
+	New        int    `json:"new"`       // decisions inserted
+	Unchanged  int    `json:"unchanged"` // already imported with the same content (or repeated in the file)
+}
+
+// maxImportErrors bounds how many line errors an import reports.
+const maxImportErrors = 1000
+
+// maxLineBytes bounds one input line.
+const maxLineBytes = 1 << 20
+
+// Import reads approved decisions as JSON Lines (CONTRACT.md §2) from r and
+// imports them all or nothing. Every line is validated (payrun.Decision
+// Validate, municipality, supersession, overlaps, immutability); if any
+// fails, Import returns a payrun.ErrorList of *payrun.FieldError (line,
+// decision_id, field), sorted by line, and writes nothing. A decision that
+// is already imported with the same content is skipped; with other content
+// it is an error. Lines stream through COPY into a staging table; the
+// checks and the insert are set-based SQL.
+func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (ImportResult, error) {
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	var res ImportResult
+	err := db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
+		var err error
+		res, err = importTx(ctx, tx, r, opt, now())
+		return err
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	db.log.Info("import", zapFields(res)...)
+	return res, nil
+}
+
+func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, now time.Time) (ImportResult, error) {
+	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
+		return ImportResult{}, fmt.Errorf("store: import staging: %w", err)
+	}
+	h := sha256.New()
+	src := newDecisionSource(ctx, io.TeeReader(r, h))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_staging"}, stagingColumns, src)
+	src.stop()
+	if err != nil {
+		if src.readErr != nil {
+			return ImportResult{}, fmt.Errorf("store: import: read: %w", src.readErr)
+		}
+		return ImportResult{}, fmt.Errorf("store: import: copy: %w", err)
+	}
+	errs := &errorSet{errs: src.errs, more: src.more}
+	if err := checkStaged(ctx, tx, errs); err != nil {
+		return ImportResult{}, err
+	}
+	if len(errs.errs) > 0 {
+		return ImportResult{}, errs.list()
+	}
+	res := ImportResult{FileSHA256: hex.EncodeToString(h.Sum(nil)), Lines: src.lines}
+	if err := insertStaged(ctx, tx, &res, now); err != nil {
+		return ImportResult{}, err
+	}
+	return res, auditImport(ctx, tx, res, opt, now)
+}
+
+const stagingDDL = `
+CREATE TEMP TABLE import_staging (
+    line int NOT NULL, municipality text, decision_id text, case_id text, law text,
+    valid_from date, valid_to date, supersedes text[], rent bigint, heating bigint, pay_to text,
+    countable_income bigint, payee_channel text, payee_name text, payee_iban text, payee_bic text,
+    landlord_name text, landlord_iban text, landlord_bic text, landlord_reference text,
+    reclaim_id text, offset_monthly bigint, offset_remaining bigint, persons text, content_sha256 bytea
+) ON COMMIT DROP`
+
+var stagingColumns = []string{"line", "municipality", "decision_id", "case_id", "law",
+	"valid_from", "valid_to", "supersedes", "rent", "heating", "pay_to",
+	"countable_income", "payee_channel", "payee_name", "payee_iban", "payee_bic",
+	"landlord_name", "landlord_iban", "landlord_bic", "landlord_reference",
+	"reclaim_id", "offset_monthly", "offset_remaining", "persons", "content_sha256"}
+
+// errorSet collects line errors up to maxImportErrors.
+type errorSet struct {
+	errs []*payrun.FieldError
+	more int
+}
+
+func (s *errorSet) add(e *payrun.FieldError) {
+	if len(s.errs) >= maxImportErrors {
+		s.more++
+		return
+	}
+	s.errs = append(s.errs, e)
+}
+
+func (s *errorSet) list() payrun.ErrorList {
+	sort.SliceStable(s.errs, func(i, j int) bool { return s.errs[i].Line < s.errs[j].Line })
+	l := make(payrun.ErrorList, 0, len(s.errs)+1)
+	for _, e := range s.errs {
+		l = append(l, e)
+	}
+	if s.more > 0 {
+		l = append(l, fmt.Errorf("%w: and %d more errors", payrun.ErrInvalid, s.more))
+	}
+	return l
+}
+
+// parsedBatch is a batch of consecutive lines after parsing.
+type parsedBatch struct {
+	rows [][]any
+	errs []*payrun.FieldError
+}
+
+type rawBatch struct {
+	first int
+	lines [][]byte
+}
+
+// decisionSource is a pgx.CopyFromSource that reads lines, parses and
+// validates them on all cores, and yields the rows of valid lines. Invalid
+// lines are collected in errs.
+type decisionSource struct {
+	cancel  context.CancelFunc
+	results chan parsedBatch
+	wg      sync.WaitGroup
+	cur     [][]any
+	row     []any
+	errs    []*payrun.FieldError
+	more    int
+	lines   int // non-empty lines, set when reading ends
+	readErr error
+}
+
+const batchLines = 512
+
+func newDecisionSource(ctx context.Context, r io.Reader) *decisionSource {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, 64)}
+	// Batches are parsed out of order; line numbers travel with the rows.
+	jobs := make(chan rawBatch, 64)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(jobs)
+		s.lines, s.readErr = readLines(ctx, r, jobs)
+	}()
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var pw sync.WaitGroup
+	for range workers {
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			for b := range jobs {
+				select {
+				case s.results <- parseBatch(b):
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
+	go func() { pw.Wait(); close(s.results) }()
+	return s
+}
+
+func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch) (int, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	n, count := 0, 0
+	b := rawBatch{first: 1}
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			n++
+			if len(line) > maxLineBytes {
+				return count, fmt.Errorf("line %d: longer than %d bytes", n, maxLineBytes)
+			}
+			if len(bytes.TrimSpace(line)) > 0 {
+				count++
+			}
+			if len(b.lines) == 0 {
+				b.first = n
+			}
+			b.lines = append(b.lines, line)
+			if len(b.lines) == batchLines {
+				select {
+				case jobs <- b:
+				case <-ctx.Done():
+					return count, ctx.Err()
+				}
+				b = rawBatch{}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return count, err
+		}
+	}
+	if len(b.lines) > 0 {
+		select {
+		case jobs <- b:
+		case <-ctx.Done():
+			return count, ctx.Err()
+		}
+	}
+	return count, nil
+}
+
+func parseBatch(b rawBatch) parsedBatch {
+	var out parsedBatch
+	out.rows = make([][]any, 0, len(b.lines))
+	for i, line := range b.lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		row, errs := parseLine(b.first+i, line)
+		if len(errs) > 0 {
+			out.errs = append(out.errs, errs...)
+			continue
+		}
+		out.rows = append(out.rows, row)
+	}
+	return out
+}
+
+// Next implements pgx.CopyFromSource.
+func (s *decisionSource) Next() bool {
+	for len(s.cur) == 0 {
+		b, ok := <-s.results
+		if !ok {
+			return false
+		}
+		for _, e := range b.errs {
+			if len(s.errs) >= maxImportErrors {
+				s.more++
+				continue
+			}
+			s.errs = append(s.errs, e)
+		}
+		s.cur = b.rows
+	}
+	s.row, s.cur = s.cur[0], s.cur[1:]
+	return true
+}
+
+// Values implements pgx.CopyFromSource.
+func (s *decisionSource) Values() ([]any, error) { return s.row, nil }
+
+// Err implements pgx.CopyFromSource; a read error ends the COPY.
+func (s *decisionSource) Err() error {
+	s.wg.Wait()
+	return s.readErr
+}
+
+// stop ends the pipeline (after success or failure) and waits for it.
+func (s *decisionSource) stop() {
+	s.cancel()
+	for range s.results {
+	}
+	s.wg.Wait()
+}
+
+// parseLine decodes and validates one line and returns its staging row.
+func parseLine(n int, line []byte) ([]any, []*payrun.FieldError) {
+	var d payrun.Decision
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, []*payrun.FieldError{jsonError(n, line, err)}
+	}
+	if dec.More() {
+		return nil, []*payrun.FieldError{{Line: n, Field: "(line)", Err: errors.New("more than one JSON value on the line")}}
+	}
+	errs := d.Validate()
+	errs = append(errs, missingFields(line, &d)...)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			e.Line, e.Record = n, d.DecisionID
+		}
+		return nil, errs
+	}
+	row, err := stagingRow(n, &d)
+	if err != nil {
+		return nil, []*payrun.FieldError{{Line: n, Record: d.DecisionID, Field: "(line)", Err: err}}
+	}
+	return row, nil
+}
+
+// missingFields catches required fields whose absence decodes as a
+// plausible zero value (birth dates as 1970-01-01).
+func missingFields(line []byte, d *payrun.Decision) []*payrun.FieldError {
+	if c := bytes.Count(line, []byte(`"birth_date"`)); c < len(d.Persons) {
+		return []*payrun.FieldError{{Field: "persons[].birth_date", Err: payrun.ErrRequired}}
+	}
+	if !bytes.Contains(line, []byte(`"payee"`)) {
+		return []*payrun.FieldError{{Field: "payee", Err: payrun.ErrRequired}}
+	}
+	return nil
+}
+
+func stagingRow(n int, d *payrun.Decision) ([]any, error) {
+	canonical, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(canonical)
+	persons, err := json.Marshal(d.Persons)
+	if err != nil {
+		return nil, err
+	}
+	supersedes := d.Supersedes
+	if supersedes == nil {
+		supersedes = []string{}
+	}
+	row := []any{n, d.Municipality, d.DecisionID, d.CaseID, string(d.Law),
+		d.ValidFrom.Time(time.UTC), nil, supersedes, int64(0), int64(0), nil,
+		int64(d.CountableIncome), string(d.Payee.Channel), d.Payee.Name, nilIfEmpty(d.Payee.IBAN), d.Payee.BIC,
+		nil, nil, nil, nil, nil, nil, nil, string(persons), sum[:]}
+	if d.ValidTo != nil {
+		row[6] = d.ValidTo.Time(time.UTC)
+	}
+	if h := d.Housing; h != nil {
+		row[8], row[9], row[10] = int64(h.Rent), int64(h.Heating), string(h.PayTo)
+	}
+	if l := d.Landlord; l != nil {
+		row[16], row[17], row[18], row[19] = l.Name, l.IBAN, l.BIC, nilIfEmpty(l.Reference)
+	}
+	if o := d.Offset; o != nil {
+		row[20], row[21], row[22] = o.ReclaimID, int64(o.Monthly), int64(o.Remaining)
+	}
+	return row, nil
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// jsonError turns a decoding error into a FieldError that names the field
+// where it can: it re-decodes the line key by key to find the culprit.
+func jsonError(n int, line []byte, err error) *payrun.FieldError {
+	fe := &payrun.FieldError{Line: n, Field: "(json)", Err: err}
+	var probe struct {
+		DecisionID any `json:"decision_id"`
+	}
+	if json.Unmarshal(line, &probe) == nil {
+		if s, ok := probe.DecisionID.(string); ok {
+			fe.Record = s
+		}
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		fe.Err = fmt.Errorf("JSON syntax error at byte %d: %w", syn.Offset, err)
+		return fe
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		fe.Field = typ.Field
+		return fe
+	}
+	fe.Field = locateJSONField(line)
+	return fe
+}
+
+// locateJSONField finds the (possibly nested) field of line that fails to
+// decode into a payrun.Decision. Only called for bad lines.
+func locateJSONField(line []byte) string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(line, &top) != nil {
+		return "(json)"
+	}
+	known := map[string]bool{}
+	for _, k := range []string{"municipality", "decision_id", "case_id", "supersedes", "law", "valid_from",
+		"valid_to", "persons", "housing", "countable_income", "payee", "landlord", "offset"} {
+		known[k] = true
+	}
+	keys := make([]string, 0, len(top))
+	for k := range top {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !known[k] {
+			return k + " (unknown field)"
+		}
+		if k == "persons" {
+			if f := locatePersonField(top[k]); f != "" {
+				return f
+			}
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{k: top[k]})
+		var d payrun.Decision
+		if err := json.Unmarshal(one, &d); err != nil {
+			return k
+		}
+	}
+	return "(json)"
+}
+
+func locatePersonField(raw json.RawMessage) string {
+	var persons []map[string]json.RawMessage
+	if json.Unmarshal(raw, &persons) != nil {
+		return ""
+	}
+	for i, p := range persons {
+		for k, v := range p {
+			one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+			dec := json.NewDecoder(bytes.NewReader(one))
+			dec.DisallowUnknownFields()
+			var x payrun.Person
+			if err := dec.Decode(&x); err != nil {
+				return fmt.Sprintf("persons[%d].%s", i, k)
+			}
+		}
+	}
+	return ""
+}

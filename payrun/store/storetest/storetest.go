@@ -1,0 +1,183 @@
+// Package storetest gives each test its own migrated PostgreSQL database,
+// owned by a non-superuser role so that row-level security applies as in
+// production. Databases are cloned from a template database built once per
+// cluster and schema version (CREATE DATABASE … TEMPLATE is much faster than
+// migrating) and dropped when the test ends. Parallel test processes share
+// the cluster safely: the role and the template are created under an
+// advisory lock.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+
+	"github.com/payrun/payrun/payrun/pgserver/pgtest"
+	"github.com/payrun/payrun/payrun/store"
+)
+
+// Role and password of the application role tests connect as. It is a
+// test-only credential on a test cluster.
+const (
+	Role     = "payrun_test"
+	password = "payrun_test"
+)
+
+// setupLockKey serialises role and template creation across processes.
+const setupLockKey = 0x7061797275_6e02
+
+// NewDB returns a connection pool, as the non-superuser application role, to
+// a fresh migrated database that is dropped in tb.Cleanup.
+func NewDB(tb testing.TB) *store.DB {
+	tb.Helper()
+	u := NewURL(tb)
+	ctx := context.Background()
+	db, err := store.Open(ctx, u, zap.NewNop())
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	tb.Cleanup(db.Close) // runs before the drop registered by NewURL
+	return db
+}
+
+// NewURL creates a fresh migrated database (as NewDB) and returns the URL
+// of the application role for it, e.g. for PAYRUN_DATABASE_URL in
+// command-level tests.
+func NewURL(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := pgtest.AdminURL(tb)
+	tmpl, err := ensureTemplate(ctx, admin)
+	if err != nil {
+		tb.Fatalf("storetest: template: %v", err)
+	}
+	name := "payrun_t_" + randomHex(8)
+	if err := adminExec(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", name, tmpl, Role)); err != nil {
+		tb.Fatalf("storetest: create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := adminExec(ctx, admin, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			tb.Errorf("storetest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := roleURL(admin, name)
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	return u
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// roleURL returns admin with the application role's credentials and dbname.
+func roleURL(admin, dbname string) (string, error) {
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("admin URL must be a postgres:// URL, got %q", admin)
+	}
+	u.User = url.UserPassword(Role, password)
+	u.Path = "/" + dbname
+	return u.String(), nil
+}
+
+func adminExec(ctx context.Context, admin, sql string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// ensureTemplate makes sure the application role and a migrated template
+// database for the current schema exist, and returns the template's name.
+func ensureTemplate(ctx context.Context, admin string) (string, error) {
+	hash, err := store.SchemaHash()
+	if err != nil {
+		return "", err
+	}
+	tmpl := "payrun_tmpl_" + hash
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return tmpl, nil
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(setupLockKey)); err != nil {
+		return "", err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(setupLockKey)) //nolint:errcheck
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return tmpl, nil
+	}
+	if err := ensureRole(ctx, conn); err != nil {
+		return "", err
+	}
+	return tmpl, buildTemplate(ctx, conn, admin, tmpl)
+}
+
+func ensureRole(ctx context.Context, conn *pgx.Conn) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", Role).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err := conn.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '%s'", Role, password))
+	return err
+}
+
+// buildTemplate migrates a database under a temporary name and renames it
+// when complete, so that a crash never leaves a half-built template behind
+// under the final name.
+func buildTemplate(ctx context.Context, conn *pgx.Conn, admin, tmpl string) error {
+	building := tmpl + "_building"
+	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", building, Role)); err != nil {
+		return err
+	}
+	u, err := roleURL(admin, building)
+	if err != nil {
+		return err
+	}
+	app, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, app); err != nil {
+		app.Close(ctx)
+		return err
+	}
+	if err := app.Close(ctx); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, tmpl))
+	return err
+}
