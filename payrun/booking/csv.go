@@ -97,6 +97,8 @@ type csvFormat struct {
 	eol  string
 	cm   *charmap.Charmap
 	cols []int // indexes into Columns
+	// special marks the bytes that force a field to be quoted.
+	special [256]bool
 }
 
 func (l CSVLayout) compile() (*csvFormat, error) {
@@ -115,6 +117,9 @@ func (l CSVLayout) compile() (*csvFormat, error) {
 	}
 	if l.CRLF {
 		f.eol = "\r\n"
+	}
+	for _, c := range []byte{f.sep, '"', '\r', '\n'} {
+		f.special[c] = true
 	}
 	switch strings.ToLower(l.Encoding) {
 	case "", EncodingUTF8, "utf8":
@@ -157,11 +162,11 @@ func columnIndexes(names []string) ([]int, error) {
 }
 
 // appendField appends s, quoted when it holds the separator, a quote or a
-// line break (RFC 4180 quoting, quotes doubled).
-func appendField[T string | []byte](b []byte, s T, sep byte) []byte {
+// line break (RFC 4180 quoting, quotes doubled). special marks those bytes.
+func appendField[T string | []byte](b []byte, s T, special *[256]bool) []byte {
 	need := false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == sep || c == '"' || c == '\n' || c == '\r' {
+		if special[s[i]] {
 			need = true
 			break
 		}
@@ -224,7 +229,16 @@ func (cw *CSVWriter) Write(e *Entry) error {
 	if !cw.header {
 		cw.writeHeader()
 	}
+	if cw.s.err != nil {
+		return cw.s.err
+	}
+	// UTF-8 records go straight into the sink's buffer; others are
+	// transcoded from a scratch record.
+	direct := cw.s.cm == nil
 	b := cw.rec[:0]
+	if direct {
+		b = cw.s.buf
+	}
 	for i, c := range cw.f.cols {
 		if i > 0 {
 			b = append(b, cw.f.sep)
@@ -232,8 +246,13 @@ func (cw *CSVWriter) Write(e *Entry) error {
 		b = cw.appendColumn(b, c, e)
 	}
 	b = append(b, cw.f.eol...)
-	cw.rec = b
-	cw.s.put(b, e.Seq)
+	if direct {
+		cw.s.buf = b
+		cw.s.maybeFlush()
+	} else {
+		cw.rec = b
+		cw.s.put(b, e.Seq)
+	}
 	cw.res.add(e)
 	return cw.s.err
 }
@@ -248,7 +267,7 @@ func (r *Result) add(e *Entry) {
 }
 
 func (cw *CSVWriter) appendColumn(b []byte, col int, e *Entry) []byte {
-	sep := cw.f.sep
+	sep := &cw.f.special
 	switch col {
 	case ciMunicipality:
 		return appendField(b, e.Municipality, sep)
@@ -261,17 +280,17 @@ func (cw *CSVWriter) appendColumn(b []byte, col int, e *Entry) []byte {
 	case ciMonth:
 		return appendMonth(b, e.Month)
 	case ciPayee:
-		return appendField(b, string(e.Payee), sep)
+		return append(b, e.Payee...) // a checked enum value
 	case ciLaw:
-		return appendField(b, string(e.Law), sep)
+		return append(b, e.Law...) // a checked enum value
 	case ciComponent:
-		return appendField(b, string(e.Component), sep)
+		return append(b, e.Component...) // a checked enum value
 	case ciCostBearer:
-		return appendField(b, string(e.CostBearer), sep)
+		return append(b, e.CostBearer...) // a checked enum value
 	case ciLineKind:
-		return appendField(b, string(e.LineKind), sep)
+		return append(b, e.LineKind...) // a checked enum value
 	case ciAccountKind:
-		return appendField(b, string(e.AccountKind), sep)
+		return append(b, e.AccountKind...) // a checked enum value
 	case ciAccount:
 		return appendField(b, e.Account, sep)
 	case ciProduct:
@@ -316,7 +335,7 @@ func (cw *CSVWriter) Close() (Result, error) {
 	b = appendInt(append(b, sep), cw.res.Lines)
 	b = appendAmount(append(b, sep), cw.res.Debit, cw.f.mark)
 	b = appendAmount(append(b, sep), cw.res.Credit, cw.f.mark)
-	b = appendField(append(b, sep), cw.run, sep)
+	b = appendField(append(b, sep), cw.run, &cw.f.special)
 	b = append(append(b, sep), body...)
 	b = append(b, cw.f.eol...)
 	cw.s.put(b, 0)

@@ -113,6 +113,9 @@ func (c *Chart) Post(l *Line) (debit, credit Entry, err error) {
 	if l.Kind != payrun.LinePayment && l.Kind != payrun.LineOverpayment {
 		return debit, credit, fmt.Errorf("booking: line %d: %w: kind %q", l.Seq, ErrBadLine, l.Kind)
 	}
+	if l.Payee != payrun.PayeeBeneficiary && l.Payee != payrun.PayeeLandlord {
+		return debit, credit, fmt.Errorf("booking: line %d: %w: payee %q", l.Seq, ErrBadLine, l.Payee)
+	}
 	mainKind, counterKind := RequiredKinds(l.Kind, l.Component)
 	main, err := c.Resolve(l.Law, l.Component, l.CostBearer, mainKind)
 	if err != nil {

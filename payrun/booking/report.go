@@ -204,7 +204,7 @@ func (rw *reportWriter) record(fields ...func([]byte) []byte) {
 }
 
 func (rw *reportWriter) str(s string) func([]byte) []byte {
-	return func(b []byte) []byte { return appendField(b, s, rw.f.sep) }
+	return func(b []byte) []byte { return appendField(b, s, &rw.f.special) }
 }
 
 func (rw *reportWriter) amount(c payrun.Cents) func([]byte) []byte {

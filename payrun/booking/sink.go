@@ -56,6 +56,10 @@ func (s *sink) put(rec []byte, seq int64) {
 	} else {
 		s.putCharmap(rec, seq)
 	}
+	s.maybeFlush()
+}
+
+func (s *sink) maybeFlush() {
 	if len(s.buf) >= flushAt {
 		s.flush()
 	}
