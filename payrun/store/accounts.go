@@ -25,7 +25,39 @@ func (db *DB) LoadChart(ctx context.Context, municipality string) (*booking.Char
 	if err != nil {
 		return nil, fmt.Errorf("store: account rules of %s: %w", municipality, err)
 	}
-	return booking.NewChart(municipality, rules)
+	return booking.NewChart(municipality, expandWildcards(rules))
+}
+
+// expandWildcards replaces a rule for component "*" by one rule per
+// component that has no rule of its own at the same level (county default
+// or municipality) for the same law, cost bearer and kind.
+func expandWildcards(rules []booking.Rule) []booking.Rule {
+	type key struct {
+		mun  string
+		law  payrun.Law
+		comp payrun.Component
+		cb   payrun.CostBearer
+		kind booking.AccountKind
+	}
+	have := make(map[key]bool)
+	for _, r := range rules {
+		have[key{r.Municipality, r.Law, r.Component, r.CostBearer, r.Kind}] = true
+	}
+	out := make([]booking.Rule, 0, len(rules))
+	for _, r := range rules {
+		if r.Component != "*" {
+			out = append(out, r)
+			continue
+		}
+		for _, c := range payrun.Components {
+			if !have[key{r.Municipality, r.Law, c, r.CostBearer, r.Kind}] {
+				x := r
+				x.Component = c
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }
 
 // loadRules reads the rules visible to municipality in a fixed order.
