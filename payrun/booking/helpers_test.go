@@ -47,6 +47,9 @@ type generator struct {
 	cases int
 	ids   []string
 	recl  []string
+	// spread > 0 moves each case's period up to spread−1 months back, so
+	// that reports see several quarters.
+	spread int
 }
 
 func newGenerator(seed uint64, cases int) *generator {
@@ -72,13 +75,17 @@ func (g *generator) lines() iter.Seq2[booking.Line, error] {
 			law := payrun.Laws[r.IntN(len(payrun.Laws))]
 			base := booking.Line{CaseID: g.ids[c%len(g.ids)], Law: law, CostBearer: law.CostBearer(), Channel: payrun.ChannelSEPA}
 			months := 1 + r.IntN(2)
+			p := period
+			if g.spread > 0 {
+				p -= payrun.Month(r.IntN(g.spread))
+			}
 			for _, payee := range []payrun.PayeeRole{payrun.PayeeBeneficiary, payrun.PayeeLandlord} {
 				if payee == payrun.PayeeLandlord && r.IntN(3) > 0 {
 					continue
 				}
 				for m := range months {
 					l := base
-					l.Payee, l.Month = payee, period-payrun.Month(months-1-m)
+					l.Payee, l.Month = payee, p-payrun.Month(months-1-m)
 					if !g.group(r, l, g.recl[c%len(g.recl)], emit) {
 						return
 					}
