@@ -35,6 +35,17 @@ type command struct {
 // matched word by word.
 func commands() []command {
 	return []command{
+		{"db start", "start the embedded database server (else started on demand)", cmdDBStart},
+		{"db status", "show the embedded database cluster and server", cmdDBStatus},
+		{"db stop", "stop the embedded database server (left running between commands)", cmdDBStop},
+		{"db url", "print the database URL (--admin: the embedded superuser's), e.g. for psql", cmdDBURL},
+		{"demo", "the main job on a fresh embedded database: fixtures, cases, summary", cmdDemo},
+		{"fixtures generate", "write generated cases as decision lines (--cases N --seed S --municipality KEY)", cmdFixturesGenerate},
+		{"fixtures load", "load demo municipalities, rates, accounts, users and N cases (--cases N --seed S)", cmdFixturesLoad},
+		{"import", "import approved decisions from a JSON Lines file (all or nothing)", cmdImport},
+		{"migrate", "create or upgrade the database schema", cmdMigrate},
+		{"user add", "create a user and print its API token once (--municipality --login --roles)", cmdUserAdd},
+		{"user revoke-token", "revoke every API token of a user (--municipality --login)", cmdUserRevokeToken},
 		{"help", "show this help", cmdHelp},
 		{"sepa check", "check a pain.001.001.09 file against the DK business rules", cmdSepaCheck},
 		{"version", "print the version", cmdVersion},
