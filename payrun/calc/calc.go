@@ -20,37 +20,49 @@ type Calculator struct {
 	decs     []dec
 	paid     []paidRec
 	pcur     int
-	reclaims []reclaim
-	entries  []entry
-	latest   [nPayee]int // per payee: index in decs of the latest segment with an amount this month
-	anySeg   int         // latest segment of the month, -1 if none
+	reclaims []reclaim // the reclaims of the decisions; reclaim k has id rids[k+1]
+	rids     []string  // reclaim ids by index; rids[0] = "" (no reclaim)
+
+	// The month being computed: cells for the components but offset, offs
+	// for the offsets (per payee and reclaim), entries for both in line
+	// order once collected.
+	cells   [nPayee][cOffset]entry
+	offs    []entry
+	entries []entry
+	latest  [nPayee]int // per payee: index in decs of the latest segment with an amount this month
+	anySeg  int         // latest segment of the month, -1 if none
+
+	// memo of the last month's dates
+	mm                   payrun.Month
+	mFirst, mLast, mBorn payrun.Date
+	mDays                int
+	mValid               bool
 }
 
 type paidRec struct {
-	month   payrun.Month
-	payee   uint8
-	comp    uint8
-	reclaim string
-	amount  payrun.Cents
+	month  payrun.Month
+	payee  uint8
+	comp   uint8
+	rid    int32
+	amount payrun.Cents
 }
 
 // reclaim tracks one reclaim_id's offsets across the months of a case.
 type reclaim struct {
-	id        string
 	elsewhere payrun.Cents // set off in live runs outside the months computed
 	consumed  payrun.Cents // set off by the months computed so far
 	month     payrun.Cents // set off in the current month so far
 }
 
 // entry is the due and paid amount of one (payee, component, reclaim) of the
-// month being computed.
+// month being computed. It holds no pointers, so that moving it is cheap.
 type entry struct {
-	payee   uint8
-	comp    uint8
-	reclaim string
-	due     payrun.Cents
-	paid    payrun.Cents
-	dec     int // latest segment that contributed to due, -1 if none
+	due   payrun.Cents
+	paid  payrun.Cents
+	dec1  int32 // 1 + index in decs of the latest segment that contributed to due; 0 if none
+	rid   int32 // reclaim index into rids (offset only)
+	payee uint8
+	comp  uint8
 }
 
 // NewCalculator returns a calculator over rates r with policy p.
@@ -89,7 +101,7 @@ func (c *Calculator) Due(in *CaseInput, m payrun.Month) ([]Amount, error) {
 	var res []Amount
 	for _, e := range c.entries {
 		if e.due != 0 {
-			res = append(res, Amount{Month: m, Payee: payeeNames[e.payee], Component: compNames[e.comp], Amount: e.due, ReclaimID: e.reclaim})
+			res = append(res, Amount{Month: m, Payee: payeeNames[e.payee], Component: compNames[e.comp], Amount: e.due, ReclaimID: c.rids[e.rid]})
 		}
 	}
 	return res, nil
@@ -133,19 +145,20 @@ func (c *Calculator) prepare(in *CaseInput, from, through payrun.Month) error {
 
 func (c *Calculator) loadReclaims() {
 	c.reclaims = c.reclaims[:0]
+	c.rids = append(c.rids[:0], "")
 	for i := range c.decs {
-		o := c.decs[i].d.Offset
-		if o == nil || c.reclaimIndex(o.ReclaimID) >= 0 {
-			continue
+		if o := c.decs[i].d.Offset; o != nil && c.rid(o.ReclaimID) < 0 {
+			c.rids = append(c.rids, o.ReclaimID)
+			c.reclaims = append(c.reclaims, reclaim{})
 		}
-		c.reclaims = append(c.reclaims, reclaim{id: o.ReclaimID})
 	}
 }
 
-func (c *Calculator) reclaimIndex(id string) int {
-	for k := range c.reclaims {
-		if c.reclaims[k].id == id {
-			return k
+// rid returns the index of reclaim id in rids, -1 if unknown.
+func (c *Calculator) rid(id string) int32 {
+	for k := range c.rids {
+		if c.rids[k] == id {
+			return int32(k)
 		}
 	}
 	return -1
@@ -169,14 +182,19 @@ func (c *Calculator) loadPaid(paid []Amount, from, through payrun.Month) error {
 		if a.Month < from || a.Month > through || a.Amount == 0 {
 			continue
 		}
-		r := ""
+		var rid int32
 		if k == cOffset {
-			r = a.ReclaimID
-			if r == "" && len(c.reclaims) == 1 {
-				r = c.reclaims[0].id
+			switch {
+			case a.ReclaimID == "" && len(c.reclaims) == 1:
+				rid = 1
+			default:
+				if rid = c.rid(a.ReclaimID); rid < 0 {
+					rid = int32(len(c.rids))
+					c.rids = append(c.rids, a.ReclaimID)
+				}
 			}
 		}
-		c.paid = append(c.paid, paidRec{month: a.Month, payee: uint8(p), comp: uint8(k), reclaim: r, amount: a.Amount})
+		c.paid = append(c.paid, paidRec{month: a.Month, payee: uint8(p), comp: uint8(k), rid: rid, amount: a.Amount})
 	}
 	slices.SortFunc(c.paid, cmpPaid)
 	c.pcur = 0
@@ -189,10 +207,8 @@ func cmpPaid(a, b paidRec) int {
 		return int(a.month) - int(b.month)
 	case a.payee != b.payee:
 		return int(a.payee) - int(b.payee)
-	case a.comp != b.comp:
-		return int(a.comp) - int(b.comp)
 	}
-	return strings.Compare(a.reclaim, b.reclaim)
+	return int(a.comp) - int(b.comp)
 }
 
 // initReclaims sets what each reclaim had set off outside the months
@@ -203,11 +219,11 @@ func (c *Calculator) initReclaims(taken map[string]payrun.Cents, from, through p
 		r := &c.reclaims[k]
 		inside := payrun.Cents(0)
 		for _, p := range c.paid {
-			if p.comp == cOffset && p.reclaim == r.id {
+			if p.comp == cOffset && int(p.rid) == k+1 {
 				inside -= p.amount
 			}
 		}
-		r.elsewhere = max(taken[r.id]-inside, 0)
+		r.elsewhere = max(taken[c.rids[k+1]]-inside, 0)
 	}
 }
 
@@ -215,13 +231,15 @@ func (c *Calculator) initReclaims(taken map[string]payrun.Cents, from, through p
 // paid amounts of m. Months must be computed in ascending order after
 // prepare.
 func (c *Calculator) month(m payrun.Month, x *Explanation) error {
-	c.entries = c.entries[:0]
+	c.cells = [nPayee][cOffset]entry{}
+	c.offs = c.offs[:0]
 	c.latest = [nPayee]int{-1, -1}
 	c.anySeg = -1
 	for k := range c.reclaims {
 		c.reclaims[k].month = 0
 	}
-	first, last := m.First(), m.Last()
+	c.setMonth(m)
+	first, last := c.mFirst, c.mLast
 	for i := range c.decs {
 		if !c.decs[i].active(first, last) {
 			continue
@@ -241,35 +259,73 @@ func (c *Calculator) month(m payrun.Month, x *Explanation) error {
 	}
 	for ; c.pcur < len(c.paid) && c.paid[c.pcur].month == m; c.pcur++ {
 		p := &c.paid[c.pcur]
-		c.find(p.payee, p.comp, p.reclaim).paid += p.amount
+		c.find(int(p.payee), int(p.comp), p.rid).paid += p.amount
 	}
+	c.collect()
 	return nil
 }
 
-// find returns the entry of (payee, comp, reclaim), inserting it in order.
-func (c *Calculator) find(payee, comp uint8, reclaim string) *entry {
-	k := 0
-	for ; k < len(c.entries); k++ {
-		e := &c.entries[k]
-		if e.payee == payee && e.comp == comp && e.reclaim == reclaim {
-			return e
-		}
-		if e.payee > payee || (e.payee == payee && (e.comp > comp || (e.comp == comp && e.reclaim > reclaim))) {
-			break
-		}
+// setMonth sets the memo of month m's dates.
+func (c *Calculator) setMonth(m payrun.Month) {
+	if c.mValid && c.mm == m {
+		return
 	}
-	c.entries = slices.Insert(c.entries, k, entry{payee: payee, comp: comp, reclaim: reclaim, dec: -1})
-	return &c.entries[k]
+	c.mm, c.mValid = m, true
+	c.mFirst, c.mLast = m.First(), m.Last()
+	c.mDays = int(c.mLast-c.mFirst) + 1
+	c.mBorn = (m - 18*12).First()
 }
 
-func (c *Calculator) addDue(payee, comp int, reclaim string, amount payrun.Cents, di int) {
+// find returns the entry of (payee, comp, rid) of the month.
+func (c *Calculator) find(payee, comp int, rid int32) *entry {
+	if comp != cOffset {
+		e := &c.cells[payee][comp]
+		e.payee, e.comp = uint8(payee), uint8(comp)
+		return e
+	}
+	for k := range c.offs {
+		if e := &c.offs[k]; int(e.payee) == payee && e.rid == rid {
+			return e
+		}
+	}
+	c.offs = append(c.offs, entry{payee: uint8(payee), comp: cOffset, rid: rid})
+	return &c.offs[len(c.offs)-1]
+}
+
+func (c *Calculator) addDue(payee, comp int, rid int32, amount payrun.Cents, di int) {
 	if amount == 0 {
 		return
 	}
-	e := c.find(uint8(payee), uint8(comp), reclaim)
+	e := c.find(payee, comp, rid)
 	e.due += amount
-	e.dec = di
+	e.dec1 = int32(di) + 1
 	c.latest[payee] = di
+}
+
+// collect puts the month's non-empty entries into c.entries in line order:
+// payee, component, reclaim id.
+func (c *Calculator) collect() {
+	if len(c.offs) > 1 {
+		sortSmall(c.offs, func(a, b entry) int {
+			if a.payee != b.payee {
+				return int(a.payee) - int(b.payee)
+			}
+			return strings.Compare(c.rids[a.rid], c.rids[b.rid])
+		})
+	}
+	c.entries = c.entries[:0]
+	for p := range nPayee {
+		for k := range c.cells[p] {
+			if e := &c.cells[p][k]; e.due != 0 || e.paid != 0 {
+				c.entries = append(c.entries, *e)
+			}
+		}
+		for _, e := range c.offs {
+			if int(e.payee) == p && (e.due != 0 || e.paid != 0) {
+				c.entries = append(c.entries, e)
+			}
+		}
+	}
 }
 
 // net appends the lines of month m: per payee the differences due − paid.
@@ -302,13 +358,13 @@ func (c *Calculator) net(m payrun.Month, out []Line) []Line {
 			if e.payee != p || e.due == e.paid {
 				continue
 			}
-			di := e.dec
+			di := int(e.dec1) - 1
 			if di < 0 {
 				di = group
 			}
 			d := &c.decs[di]
 			out = append(out, Line{Month: m, Payee: payeeNames[p], Component: compNames[e.comp], Kind: kind,
-				Amount: e.due - e.paid, Law: d.d.Law, CostBearer: d.bearer, DecisionID: d.d.DecisionID, ReclaimID: e.reclaim})
+				Amount: e.due - e.paid, Law: d.d.Law, CostBearer: d.bearer, DecisionID: d.d.DecisionID, ReclaimID: c.rids[e.rid]})
 		}
 	}
 	return out

@@ -103,21 +103,21 @@ func validatePerson(d *payrun.Decision, pi int) error {
 	}
 	onlyFixed := d.Law == payrun.LawAsylbLG3 || d.Law == payrun.LawAsylbLG1a
 	for ei, e := range p.ExtraNeeds {
-		f := personField(pi, "extra_needs["+strconv.Itoa(ei)+"]")
+		f := func(rest string) string { return personField(pi, "extra_needs["+strconv.Itoa(ei)+"]."+rest) }
 		switch e.Kind {
 		case payrun.ExtraFixed:
 			if e.Amount < 0 {
-				return fieldErr(d, f+".amount", e.Amount.String(), errors.New("must not be negative"))
+				return fieldErr(d, f("amount"), e.Amount.String(), errors.New("must not be negative"))
 			}
 		case payrun.ExtraSingleParent, payrun.ExtraPregnancy, payrun.ExtraDisability, payrun.ExtraWarmWater:
 			if onlyFixed {
-				return fieldErr(d, f+".kind", string(e.Kind), fmt.Errorf("%s knows no statutory extra needs: only fixed is accepted", d.Law))
+				return fieldErr(d, f("kind"), string(e.Kind), fmt.Errorf("%s knows no statutory extra needs: only fixed is accepted", d.Law))
 			}
 			if e.Percent < 0 || e.Percent > 100_00 {
-				return fieldErr(d, f+".percent", e.Percent.String(), errors.New("must be between 0 and 100"))
+				return fieldErr(d, f("percent"), e.Percent.String(), errors.New("must be between 0 and 100"))
 			}
 		default:
-			return fieldErr(d, f+".kind", string(e.Kind), errors.New("unknown kind of extra need"))
+			return fieldErr(d, f("kind"), string(e.Kind), errors.New("unknown kind of extra need"))
 		}
 	}
 	return nil

@@ -129,7 +129,7 @@ func (c *Calculator) Explain(in *CaseInput, m payrun.Month) (Explanation, error)
 		return Explanation{}, err
 	}
 	for _, e := range c.entries {
-		a := Amount{Month: m, Payee: payeeNames[e.payee], Component: compNames[e.comp], ReclaimID: e.reclaim}
+		a := Amount{Month: m, Payee: payeeNames[e.payee], Component: compNames[e.comp], ReclaimID: c.rids[e.rid]}
 		if e.due != 0 {
 			a.Amount = e.due
 			x.Due = append(x.Due, a)

@@ -33,7 +33,7 @@ func (c *Calculator) segment(i int, m payrun.Month, first, last payrun.Date, sx 
 	num, den := int64(1), int64(1)
 	if start != first || end != last {
 		if c.pol.SGB12ActualDays && dc.actual {
-			num, den = days, int64(m.Days())
+			num, den = days, int64(c.mDays)
 		} else {
 			num, den = min(days, 30), 30
 		}
@@ -76,10 +76,10 @@ func (c *Calculator) segment(i int, m payrun.Month, first, last payrun.Date, sx 
 		}
 		takenBy[p] += taken[k]
 		grossBy[p] += scaled[k]
-		c.addDue(p, k, "", scaled[k], i)
+		c.addDue(p, k, 0, scaled[k], i)
 	}
-	c.addDue(pBen, cIncome, "", -takenBy[pBen], i)
-	c.addDue(pLand, cIncome, "", -takenBy[pLand], i)
+	c.addDue(pBen, cIncome, 0, -takenBy[pBen], i)
+	c.addDue(pLand, cIncome, 0, -takenBy[pLand], i)
 
 	benAfter := grossBy[pBen] - takenBy[pBen]
 	off := c.offset(dc, i, benAfter, sx)
@@ -94,7 +94,7 @@ func (c *Calculator) segment(i int, m payrun.Month, first, last payrun.Date, sx 
 // supplements to monthly.
 func (c *Calculator) persons(dc *dec, m payrun.Month, first, start payrun.Date, monthly *[nComp]payrun.Cents, sx *SegmentExplanation) error {
 	d := dc.d
-	bornAfter := (m - 18*12).First() // born after this day: under 18 on the 1st of m
+	bornAfter := c.mBorn // born after this day: under 18 on the 1st of m
 	supp, suppFrom := payrun.Cents(0), payrun.NoDate
 	if !dc.is1a {
 		supp, suppFrom = c.rates.childSupplement(first)
@@ -179,7 +179,8 @@ func (c *Calculator) offset(dc *dec, di int, benAfter payrun.Cents, sx *SegmentE
 	if o == nil {
 		return 0
 	}
-	r := &c.reclaims[c.reclaimIndex(o.ReclaimID)]
+	rid := c.rid(o.ReclaimID)
+	r := &c.reclaims[rid-1]
 	avail := o.Remaining - r.elsewhere - r.consumed
 	off := max(min(o.Monthly-r.month, avail, benAfter), 0)
 	if sx != nil {
@@ -189,6 +190,6 @@ func (c *Calculator) offset(dc *dec, di int, benAfter payrun.Cents, sx *SegmentE
 	}
 	r.consumed += off
 	r.month += off
-	c.addDue(pBen, cOffset, o.ReclaimID, -off, di)
+	c.addDue(pBen, cOffset, rid, -off, di)
 	return off
 }
