@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -87,9 +88,10 @@ func TestExportReconciles(t *testing.T) {
 	if m.Municipality != mun || m.Period != "2026-12" {
 		t.Errorf("manifest head %+v", m)
 	}
-	// 2 business days before Tue 1 Dec 2026: Fri 27 Nov... minus one: Thu 26 Nov? No: Mon 30, Fri 27.
-	if m.ExecutionDate != "2026-11-27" {
-		t.Errorf("execution date %s, want 2026-11-27 (2 bank days before 2026-12-01)", m.ExecutionDate)
+	rel := releaseTime(t, b.db, run)
+	exec := wantExec(rel, false)
+	if m.ExecutionDate != exec {
+		t.Errorf("execution date %s, want %s (2 bank days before 2026-12-01, not before the release %s)", m.ExecutionDate, exec, rel)
 	}
 	var painSum, cashSum payrun.Cents
 	var painFiles []string
@@ -114,7 +116,7 @@ func TestExportReconciles(t *testing.T) {
 			if rep.Transactions != f.Transactions || rep.CtrlSum != int64(payrun.MustCents(f.Total)) {
 				t.Errorf("%s: file has %d / %d, manifest %d / %s", f.Name, rep.Transactions, rep.CtrlSum, f.Transactions, f.Total)
 			}
-			checkPainContent(t, string(data))
+			checkPainContent(t, string(data), rel.Format(time.RFC3339), exec)
 		case export.KindCash:
 			cashSum += payrun.MustCents(f.Total)
 			if f.Transactions != 1 || !strings.Contains(string(data), "Ahmad Rahimi;397.00;LUE-000004;2026-12-31") {
@@ -140,13 +142,13 @@ func TestExportReconciles(t *testing.T) {
 	_ = b.db.WithTx(context.Background(), mun, func(tx pgx.Tx) error {
 		return tx.QueryRow(context.Background(), "SELECT state || ' ' || execution_date::text FROM runs WHERE id = $1", run).Scan(&state)
 	})
-	if state != "exported 2026-11-27" {
+	if state != "exported "+exec {
 		t.Errorf("run after export: %q", state)
 	}
 }
 
 // checkPainContent checks what a reader of the file relies on.
-func checkPainContent(t *testing.T, x string) {
+func checkPainContent(t *testing.T, x, created, exec string) {
 	t.Helper()
 	for _, want := range []string{
 		"<Nm>Jürgen Müller-Lüdenscheidt</Nm>",
@@ -154,7 +156,7 @@ func checkPainContent(t *testing.T, x string) {
 		"<Cd>RENT</Cd>", "<Nm>Wohnungsbau Lünen GmbH &amp; Co. KG</Nm>",
 		"<UltmtCdtr>", "Miete Whg. 3 OG Fall LUE-000002",
 		"Kartenaufladung", "<Cd>SSBE</Cd>",
-		"<CreDtTm>2026-11-20T09:30:15Z</CreDtTm>", "<Dt>2026-11-27</Dt>",
+		"<CreDtTm>" + created + "</CreDtTm>", "<Dt>" + exec + "</Dt>",
 		"-LUE-000002-L</EndToEndId>", "-LUE-000002-B</EndToEndId>",
 		"<InstdAmt Ccy=\"EUR\">506.70</InstdAmt>",
 	} {
@@ -329,8 +331,7 @@ func TestInstantRun(t *testing.T) {
 	if f.Kind != export.KindPain001 || !strings.Contains(f.Name, "-inst-") || !strings.Contains(string(data), "<Cd>INST</Cd>") {
 		t.Errorf("instant file %s:\n%.900s", f.Name, data)
 	}
-	// Released 20 Nov, before the execution date: the date stays.
-	if m.ExecutionDate != "2026-11-27" {
+	if m.ExecutionDate != wantExec(releaseTime(t, b.db, run), true) {
 		t.Errorf("execution date %s", m.ExecutionDate)
 	}
 	validateXSD(t, filepath.Join(dir, f.Name))

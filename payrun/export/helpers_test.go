@@ -107,7 +107,42 @@ type line struct {
 
 var period = payrun.MonthOf(2026, time.December)
 
+// releasedAt is only a wish: the database stamps signatures with now().
 var releasedAt = time.Date(2026, 11, 20, 9, 30, 15, 0, time.UTC)
+
+// wantExec is the execution date the export must choose for a run of
+// period released at t: 2 bank days before 1 Dec 2026 (Mon 30 Nov, Fri
+// 27 Nov), or, when released later, the release day's next business day
+// (instant: the release day).
+func wantExec(t time.Time, instant bool) string {
+	d := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	y, m, dd := t.In(berlin).Date()
+	rel := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	if !rel.After(d) {
+		return d.Format(time.DateOnly)
+	}
+	if !instant {
+		for rel.Weekday() == time.Saturday || rel.Weekday() == time.Sunday || (rel.Month() == 12 && (rel.Day() == 24 || rel.Day() == 25 || rel.Day() == 26 || rel.Day() == 31)) {
+			rel = rel.AddDate(0, 0, 1)
+		}
+	}
+	return rel.Format(time.DateOnly)
+}
+
+var berlin, _ = time.LoadLocation("Europe/Berlin")
+
+// releaseTime reads the run's second signature time.
+func releaseTime(tb testing.TB, db *store.DB, run int64) time.Time {
+	tb.Helper()
+	var t time.Time
+	err := db.WithTx(context.Background(), mun, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT signed_at FROM signatures WHERE run_id = $1 AND seq = 2", run).Scan(&t)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t.UTC().Truncate(time.Second)
+}
 
 // newRun inserts a run in state with its decisions (one per case) and
 // lines, signed as far as the state requires, and returns its id.
@@ -148,9 +183,9 @@ func (b *bundle) newRun(tb testing.TB, state payrun.RunState, instant bool, paye
 				total += l.amount
 			}
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO runs (municipality, kind, period, state, instant, line_count, total, created_by)
-			VALUES ($1, 'monthly', $2, $3, $4, $5, $6::numeric / 100, $7) RETURNING id`,
-			mun, period.First().Time(time.UTC), string(state), instant, len(lines), int64(total), b.checker).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO runs (municipality, kind, period, instant, line_count, total, created_by)
+			VALUES ($1, 'monthly', $2, $3, $4, $5::numeric / 100, $6) RETURNING id`,
+			mun, period.First().Time(time.UTC), instant, len(lines), int64(total), b.checker).Scan(&id); err != nil {
 			return err
 		}
 		var batch pgx.Batch
@@ -172,20 +207,23 @@ func (b *bundle) newRun(tb testing.TB, state payrun.RunState, instant bool, paye
 		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
 			return err
 		}
-		sigs := 0
-		switch state {
-		case payrun.RunEstablished:
-			sigs = 1
-		case payrun.RunReleased, payrun.RunExported:
-			sigs = 2
+		// The lifecycle as the database enforces it: digest, signature 1,
+		// established, signature 2, released.
+		digest := sha256.Sum256([]byte(fmt.Sprint("run", id)))
+		if _, err := tx.Exec(ctx, `UPDATE runs SET digest = $2 WHERE id = $1`, id, digest[:]); err != nil {
+			return err
 		}
-		for s := 1; s <= sigs; s++ {
-			user, role, at := b.checker, "checker", releasedAt.Add(-time.Hour)
+		steps := map[payrun.RunState]int{payrun.RunEstablished: 1, payrun.RunReleased: 2}[state]
+		for s := 1; s <= steps; s++ {
+			user, role, at, next := b.checker, "checker", releasedAt.Add(-time.Hour), payrun.RunEstablished
 			if s == 2 {
-				user, role, at = b.approver, "approver", releasedAt
+				user, role, at, next = b.approver, "approver", releasedAt, payrun.RunReleased
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO signatures (municipality, run_id, seq, user_id, role, digest, signed_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, mun, id, s, user, role, make([]byte, 32), at); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, mun, id, s, user, role, digest[:], at); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE runs SET state = $2 WHERE id = $1`, id, string(next)); err != nil {
 				return err
 			}
 		}

@@ -297,18 +297,22 @@ func (db *DB) MarkRunExported(ctx context.Context, municipality string, runID in
 		action := "run.exported"
 		switch state {
 		case payrun.RunReleased:
-			if _, err := tx.Exec(ctx, `UPDATE runs SET state = 'exported', execution_date = $3, updated_at = now()
-				WHERE municipality = $1 AND id = $2`, municipality, runID, exec.Time(time.UTC)); err != nil {
-				return err
-			}
 		case payrun.RunExported:
 			action = "run.reexported"
 		default:
 			return fmt.Errorf("run is %s: %w", state, payrun.ErrRunState)
 		}
+		// The exports row first: the state guard lets a run become
+		// exported only when it has one.
 		if _, err := tx.Exec(ctx, `INSERT INTO exports (municipality, run_id, manifest, exported_by)
 			VALUES ($1, $2, $3, $4)`, municipality, runID, manifest, actorID); err != nil {
 			return err
+		}
+		if state == payrun.RunReleased {
+			if _, err := tx.Exec(ctx, `UPDATE runs SET state = 'exported', execution_date = $3
+				WHERE municipality = $1 AND id = $2`, municipality, runID, exec.Time(time.UTC)); err != nil {
+				return err
+			}
 		}
 		sum := sha256.Sum256(manifest)
 		details, _ := json.Marshal(map[string]any{"run": runID, "execution_date": exec.String(),
