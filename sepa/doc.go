@@ -20,6 +20,10 @@
 // with the number of transactions; in particular the Writer does not track
 // EndToEndId uniqueness (the caller guarantees it and [Check] verifies it).
 //
+// The output is UTF-8 without BOM, without a schemaLocation, and laid out
+// with one line for the group header, one for each PmtInf head and one for
+// each transaction: compact for the bank, still readable in a diff.
+//
 // # Characters
 //
 // Identifiers (MsgId, PmtInfId, InstrId, EndToEndId) use the SEPA basic set

@@ -107,17 +107,17 @@ func NewWriter(out io.Writer, h GroupHeader) (*Writer, error) {
 	b := w.buf[:0]
 	b = append(b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 		`<Document xmlns="`+Namespace+`">`+"\n"+
-		"  <CstmrCdtTrfInitn>\n    <GrpHdr>\n"...)
-	b = elem(b, "      <MsgId>", h.MsgID, "</MsgId>\n")
-	b = append(b, "      <CreDtTm>"...)
+		"<CstmrCdtTrfInitn>\n<GrpHdr>"...)
+	b = elem(b, "<MsgId>", h.MsgID, "</MsgId>")
+	b = append(b, "<CreDtTm>"...)
 	b = h.CreatedAt.Truncate(time.Second).AppendFormat(b, time.RFC3339)
-	b = append(b, "</CreDtTm>\n      <NbOfTxs>"...)
+	b = append(b, "</CreDtTm><NbOfTxs>"...)
 	b = strconv.AppendInt(b, int64(h.NbOfTxs), 10)
-	b = append(b, "</NbOfTxs>\n      <CtrlSum>"...)
+	b = append(b, "</NbOfTxs><CtrlSum>"...)
 	b = AppendAmount(b, h.CtrlSum)
-	b = append(b, "</CtrlSum>\n      <InitgPty>\n"...)
-	b = elem(b, "        <Nm>", h.InitiatingParty, "</Nm>\n")
-	b = append(b, "      </InitgPty>\n    </GrpHdr>\n"...)
+	b = append(b, "</CtrlSum><InitgPty>"...)
+	b = elem(b, "<Nm>", h.InitiatingParty, "</Nm>")
+	b = append(b, "</InitgPty></GrpHdr>\n"...)
 	w.write(b)
 	return w, w.err
 }
@@ -170,7 +170,7 @@ func (w *Writer) EndPaymentInfo() error {
 	w.txs += w.piTxs
 	w.sum += w.piSum
 	w.state = stateTop
-	w.write(append(w.buf[:0], "    </PmtInf>\n"...))
+	w.write(append(w.buf[:0], "</PmtInf>\n"...))
 	return w.err
 }
 
@@ -190,7 +190,7 @@ func (w *Writer) Close() error {
 		return w.fail(fmt.Errorf("sepa: MsgId %q: declared %d transactions / %s, wrote %d / %s: %w",
 			w.hdr.MsgID, w.hdr.NbOfTxs, FormatAmount(w.hdr.CtrlSum), w.txs, FormatAmount(w.sum), ErrTotals))
 	}
-	w.write(append(w.buf[:0], "  </CstmrCdtTrfInitn>\n</Document>\n"...))
+	w.write(append(w.buf[:0], "</CstmrCdtTrfInitn>\n</Document>\n"...))
 	if w.err == nil {
 		if err := w.bw.Flush(); err != nil {
 			w.err = fmt.Errorf("sepa: MsgId %q: flush: %w", w.hdr.MsgID, err)
@@ -231,60 +231,60 @@ func (w *Writer) write(b []byte) {
 }
 
 func appendPmtInfHead(b []byte, p *PaymentInfo) []byte {
-	b = append(b, "    <PmtInf>\n"...)
-	b = elem(b, "      <PmtInfId>", p.PmtInfID, "</PmtInfId>\n")
-	b = append(b, "      <PmtMtd>TRF</PmtMtd>\n"...)
+	b = append(b, "<PmtInf>"...)
+	b = elem(b, "<PmtInfId>", p.PmtInfID, "</PmtInfId>")
+	b = append(b, "<PmtMtd>TRF</PmtMtd>"...)
 	if p.BatchBooking != nil {
-		b = append(b, "      <BtchBookg>"...)
+		b = append(b, "<BtchBookg>"...)
 		b = strconv.AppendBool(b, *p.BatchBooking)
-		b = append(b, "</BtchBookg>\n"...)
+		b = append(b, "</BtchBookg>"...)
 	}
-	b = append(b, "      <NbOfTxs>"...)
+	b = append(b, "<NbOfTxs>"...)
 	b = strconv.AppendInt(b, int64(p.NbOfTxs), 10)
-	b = append(b, "</NbOfTxs>\n      <CtrlSum>"...)
+	b = append(b, "</NbOfTxs><CtrlSum>"...)
 	b = AppendAmount(b, p.CtrlSum)
-	b = append(b, "</CtrlSum>\n      <PmtTpInf>\n        <SvcLvl>\n          <Cd>SEPA</Cd>\n        </SvcLvl>\n"...)
+	b = append(b, "</CtrlSum><PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl>"...)
 	if p.Instant {
-		b = append(b, "        <LclInstrm>\n          <Cd>INST</Cd>\n        </LclInstrm>\n"...)
+		b = append(b, "<LclInstrm><Cd>INST</Cd></LclInstrm>"...)
 	}
 	if p.CategoryPurpose != "" {
-		b = elem(b, "        <CtgyPurp>\n          <Cd>", p.CategoryPurpose, "</Cd>\n        </CtgyPurp>\n")
+		b = elem(b, "<CtgyPurp><Cd>", p.CategoryPurpose, "</Cd></CtgyPurp>")
 	}
-	b = append(b, "      </PmtTpInf>\n      <ReqdExctnDt>\n        <Dt>"...)
+	b = append(b, "</PmtTpInf><ReqdExctnDt><Dt>"...)
 	b = p.ExecutionDate.AppendFormat(b, time.DateOnly)
-	b = append(b, "</Dt>\n      </ReqdExctnDt>\n"...)
-	b = elem(b, "      <Dbtr>\n        <Nm>", p.Debtor, "</Nm>\n      </Dbtr>\n")
-	b = elem(b, "      <DbtrAcct>\n        <Id>\n          <IBAN>", p.DebtorIBAN, "</IBAN>\n        </Id>\n      </DbtrAcct>\n")
+	b = append(b, "</Dt></ReqdExctnDt>"...)
+	b = elem(b, "<Dbtr><Nm>", p.Debtor, "</Nm></Dbtr>")
+	b = elem(b, "<DbtrAcct><Id><IBAN>", p.DebtorIBAN, "</IBAN></Id></DbtrAcct>")
 	if p.DebtorBIC == "" || p.DebtorBIC == NotProvided {
-		b = append(b, "      <DbtrAgt>\n        <FinInstnId>\n          <Othr>\n            <Id>NOTPROVIDED</Id>\n          </Othr>\n        </FinInstnId>\n      </DbtrAgt>\n"...)
+		b = append(b, "<DbtrAgt><FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId></DbtrAgt>"...)
 	} else {
-		b = elem(b, "      <DbtrAgt>\n        <FinInstnId>\n          <BICFI>", p.DebtorBIC, "</BICFI>\n        </FinInstnId>\n      </DbtrAgt>\n")
+		b = elem(b, "<DbtrAgt><FinInstnId><BICFI>", p.DebtorBIC, "</BICFI></FinInstnId></DbtrAgt>")
 	}
-	return append(b, "      <ChrgBr>SLEV</ChrgBr>\n"...)
+	return append(b, "<ChrgBr>SLEV</ChrgBr>\n"...)
 }
 
 func appendTx(b []byte, t *Transaction) []byte {
-	b = append(b, "      <CdtTrfTxInf>\n        <PmtId>\n"...)
+	b = append(b, "<CdtTrfTxInf><PmtId>"...)
 	if t.InstrID != "" {
-		b = elem(b, "          <InstrId>", t.InstrID, "</InstrId>\n")
+		b = elem(b, "<InstrId>", t.InstrID, "</InstrId>")
 	}
-	b = elem(b, "          <EndToEndId>", t.EndToEndID, "</EndToEndId>\n        </PmtId>\n")
-	b = append(b, "        <Amt>\n          <InstdAmt Ccy=\"EUR\">"...)
+	b = elem(b, "<EndToEndId>", t.EndToEndID, "</EndToEndId></PmtId>")
+	b = append(b, "<Amt><InstdAmt Ccy=\"EUR\">"...)
 	b = AppendAmount(b, t.Amount)
-	b = append(b, "</InstdAmt>\n        </Amt>\n"...)
+	b = append(b, "</InstdAmt></Amt>"...)
 	if t.CreditorBIC != "" {
-		b = elem(b, "        <CdtrAgt>\n          <FinInstnId>\n            <BICFI>", t.CreditorBIC, "</BICFI>\n          </FinInstnId>\n        </CdtrAgt>\n")
+		b = elem(b, "<CdtrAgt><FinInstnId><BICFI>", t.CreditorBIC, "</BICFI></FinInstnId></CdtrAgt>")
 	}
-	b = elem(b, "        <Cdtr>\n          <Nm>", t.CreditorName, "</Nm>\n        </Cdtr>\n")
-	b = elem(b, "        <CdtrAcct>\n          <Id>\n            <IBAN>", t.CreditorIBAN, "</IBAN>\n          </Id>\n        </CdtrAcct>\n")
+	b = elem(b, "<Cdtr><Nm>", t.CreditorName, "</Nm></Cdtr>")
+	b = elem(b, "<CdtrAcct><Id><IBAN>", t.CreditorIBAN, "</IBAN></Id></CdtrAcct>")
 	if t.UltimateCreditor != "" {
-		b = elem(b, "        <UltmtCdtr>\n          <Nm>", t.UltimateCreditor, "</Nm>\n        </UltmtCdtr>\n")
+		b = elem(b, "<UltmtCdtr><Nm>", t.UltimateCreditor, "</Nm></UltmtCdtr>")
 	}
-	b = elem(b, "        <Purp>\n          <Cd>", t.Purpose, "</Cd>\n        </Purp>\n")
+	b = elem(b, "<Purp><Cd>", t.Purpose, "</Cd></Purp>")
 	if t.Remittance != "" {
-		b = elem(b, "        <RmtInf>\n          <Ustrd>", t.Remittance, "</Ustrd>\n        </RmtInf>\n")
+		b = elem(b, "<RmtInf><Ustrd>", t.Remittance, "</Ustrd></RmtInf>")
 	}
-	return append(b, "      </CdtTrfTxInf>\n"...)
+	return append(b, "</CdtTrfTxInf>\n"...)
 }
 
 // elem appends open, the escaped text and close.
