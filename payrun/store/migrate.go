@@ -120,3 +120,14 @@ func applyMigration(ctx context.Context, conn Conn, m Migration) error {
 		return nil
 	})
 }
+
+// ResetSchema drops every table of the database (the public schema) and
+// recreates the empty schema; Migrate must follow. For the demo and
+// scratch databases only: it destroys all data.
+func (db *DB) ResetSchema(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public`)
+	if err != nil {
+		return fmt.Errorf("store: reset schema: %w", err)
+	}
+	return nil
+}

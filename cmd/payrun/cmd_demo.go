@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/payrun/payrun/payrun/store"
+)
+
+// cmdDemo is the main job on a fresh database: migrate, load the fixtures
+// with generated cases and print what was loaded. Later stages (runs,
+// signatures, export) are added here by the issues that build them.
+//
+// Without PAYRUN_DATABASE_URL it uses the embedded cluster under
+// PAYRUN_HOME/demo and resets its schema every time, so running it twice
+// works. With PAYRUN_DATABASE_URL it refuses to wipe that database unless
+// --reset is given.
+func cmdDemo(ctx context.Context, env *Env, args []string) error {
+	fs := env.flagSet("demo")
+	n := fs.Int("cases", 3000, "number of generated cases")
+	seed := fs.Int64("seed", 1, "seed of the case generator")
+	reset := fs.Bool("reset", false, "with PAYRUN_DATABASE_URL: drop and recreate that database's schema")
+	if err := fs.Parse(args); err != nil {
+		return badInput(err)
+	}
+	external := env.ExternalDatabase()
+	if external && !*reset {
+		return badInput(errors.New("demo wipes its database: with PAYRUN_DATABASE_URL set, pass --reset to confirm"))
+	}
+	if !external {
+		env.Home = filepath.Join(env.Home, "demo")
+	}
+	start := time.Now()
+	u, err := env.DatabaseURL(ctx)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, u, env.Log)
+	if err != nil {
+		return err
+	}
+	env.OnClose(db.Close)
+	if err := db.ResetSchema(ctx); err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	res, err := loadFixtures(ctx, db, *n, *seed)
+	if err != nil {
+		return err
+	}
+	counts, err := db.DecisionCounts(ctx, store.AllMunicipalities)
+	if err != nil {
+		return err
+	}
+	summary := demoSummary{Fixtures: res, Counts: counts, Seconds: time.Since(start).Seconds()}
+	if env.JSON {
+		return env.print(summary, "")
+	}
+	return printDemo(env, summary)
+}
+
+type demoSummary struct {
+	Fixtures fixturesResult        `json:"fixtures"`
+	Counts   []store.DecisionCount `json:"decisions"`
+	Seconds  float64               `json:"seconds"`
+}
+
+func printDemo(env *Env, s demoSummary) error {
+	f := s.Fixtures
+	fmt.Fprintf(env.Stdout, "payrun demo: %d municipalities, %d rates, %d accounts, %d users; %d decisions imported\n\n",
+		f.Municipalities, f.Rates, f.Accounts, f.NewUsers, f.Import.New)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "municipality\tlaw\tcases\tdecisions\t")
+	var cases, decisions int64
+	for _, c := range s.Counts {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", c.Municipality, c.Law, c.Cases, c.Decisions)
+		cases += c.Cases
+		decisions += c.Decisions
+	}
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t\n", cases, decisions)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(env.Stdout, "\ndone in %.1fs (runs, signatures and export: not built yet)\n", s.Seconds)
+	return err
+}
