@@ -57,6 +57,7 @@ func (x *exporter) writeBookings(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	x.chart = chart
 	layout, err := csvLayout(r.Settings.BookingCSV)
 	if err != nil {
 		return err
@@ -104,6 +105,16 @@ func (x *exporter) writeBookings(ctx context.Context) error {
 		if err := x.fileDone(File{Name: w.f.name, Kind: w.kind, SHA256: w.f.sum, Lines: res.Lines}); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// storeJournal stores the run's journal for the bookings pull API
+// (idempotent: a re-export adds nothing).
+func (x *exporter) storeJournal(ctx context.Context) error {
+	r := &x.run
+	if _, err := x.db.StoreJournal(ctx, r.Municipality, r.ID, x.chart.Journal(x.db.StreamBookingLines(ctx, r.Municipality, r.ID))); err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/booking"
 	"github.com/payrun/payrun/payrun/store"
 	"github.com/payrun/payrun/sepa/bankday"
 )
@@ -46,13 +47,14 @@ var ErrReconcile = errors.New("export: totals do not reconcile")
 
 // exporter holds the state of one export.
 type exporter struct {
-	db   *store.DB
-	opts Options
-	log  *zap.Logger
-	run  store.ExportRun
-	exec payrun.Date
-	pub  *publisher
-	man  Manifest
+	db    *store.DB
+	opts  Options
+	log   *zap.Logger
+	run   store.ExportRun
+	exec  payrun.Date
+	pub   *publisher
+	man   Manifest
+	chart *booking.Chart
 }
 
 // Run exports released run runID into outDir (see the package doc) and
@@ -131,6 +133,9 @@ func (x *exporter) writeAll(ctx context.Context) error {
 	}
 	if err := x.db.MarkRunExported(ctx, r.Municipality, r.ID, x.exec, body, x.opts.ActorID, x.opts.Actor); err != nil {
 		return fmt.Errorf("export: %w", err)
+	}
+	if err := x.storeJournal(ctx); err != nil {
+		return err
 	}
 	x.log.Info("run exported", zap.Int64("run", r.ID), zap.String("municipality", r.Municipality),
 		zap.Int("files", len(x.man.Files)), zap.String("payments", totals.PaymentSum.String()))
