@@ -79,7 +79,6 @@ func TestCSVFileDeterministicWithControlRecord(t *testing.T) {
 			debit += e.Amount
 		}
 	}
-	utf8Layout := booking.DefaultCSVLayout()
 	var utf8File []byte
 	for _, enc := range []string{booking.EncodingUTF8, booking.EncodingWindows1252, booking.EncodingISO885915} {
 		layout := booking.DefaultCSVLayout()
@@ -116,7 +115,6 @@ func TestCSVFileDeterministicWithControlRecord(t *testing.T) {
 			t.Errorf("%s: decoded body differs from the utf-8 body (or was not transcoded)", enc)
 		}
 	}
-	_ = utf8Layout
 }
 
 func TestCSVParsesWithLayout(t *testing.T) {
@@ -241,15 +239,7 @@ func TestJSONLines(t *testing.T) {
 func BenchmarkJournalCSV(b *testing.B) {
 	const lines = 1_000_000
 	chart := mustChart(b, "luenen", defaultRules())
-	// Lines per case vary; find how many cases give ~1,000,000 lines.
-	g := newGenerator(99, lines)
-	count := 0
-	for range g.lines() {
-		count++
-		if count == lines {
-			break
-		}
-	}
+	g := newGenerator(99, lines) // at least one line per case: cut at 1,000,000
 	src := func(yield func(booking.Line, error) bool) {
 		n := 0
 		for l, err := range g.lines() {
