@@ -49,7 +49,9 @@
 // placed under /var/tmp/payrun-<hash of the absolute home>/pg instead, home/pg
 // becomes a symlink to it, and the log says so. Such a relocated directory
 // whose home has gone (a fresh clone at the same path) is an orphan: it is
-// stopped and removed before a new cluster is made.
+// stopped and removed before a new cluster is made. Note that systemd may
+// clean /var/tmp of files untouched for 30 days; a home whose data directory
+// has gone gets a new, empty cluster (with a warning in the log).
 //
 // # Binaries
 //

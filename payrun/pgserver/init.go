@@ -101,7 +101,7 @@ func clearDataDir(ctx context.Context, o Options, r runner, l layout) error {
 		}
 	}
 	if l.relocated {
-		if err := os.Remove(l.link); err != nil {
+		if err := os.Remove(l.link); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("pgserver: remove old link: %w", err)
 		}
 		return nil

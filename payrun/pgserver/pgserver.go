@@ -161,6 +161,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	st, err := readState(l.stateFile)
+	if err == nil && !exists(filepath.Join(l.dataDir, "PG_VERSION")) {
+		// The data directory is gone (removed by hand, or a relocated one
+		// cleaned from /var/tmp): make a new, empty cluster.
+		o.Log.Warn("pgserver: the cluster's data directory is gone; making a new one", zap.String("data", l.dataDir))
+		err = fs.ErrNotExist
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		l, st, err = initCluster(ctx, o, r, l)
 	}
@@ -435,4 +441,9 @@ func randomPassword() (string, error) {
 		return "", fmt.Errorf("pgserver: password: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

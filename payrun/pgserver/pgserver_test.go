@@ -325,3 +325,19 @@ func TestNoPostgresInstalled(t *testing.T) {
 		t.Errorf("Start without binaries: %v; want ErrNoPostgres naming apt-get install postgresql", err)
 	}
 }
+
+func TestDataDirectoryGone(t *testing.T) {
+	t.Parallel()
+	o := pgserver.Options{Home: newHome(t), Scratch: true}
+	s1 := start(t, o)
+	if _, err := pgserver.Stop(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(s1.DataDir); err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, o)
+	if got := queryString(t, s2.URL("payrun"), "SELECT current_user"); got != "payrun" {
+		t.Errorf("new cluster after the data directory went: current_user %q", got)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,7 +104,11 @@ func NewDatabase(tb testing.TB) string {
 	}
 	// FILE_COPY: on the scratch cluster (fsync off) it takes ~50 ms where
 	// the default WAL_LOG takes ~250 ms.
-	if err := exec("CREATE DATABASE " + ident + " STRATEGY FILE_COPY"); err != nil {
+	err := exec("CREATE DATABASE " + ident + " STRATEGY FILE_COPY")
+	if err != nil && strings.Contains(err.Error(), "42601") {
+		err = exec("CREATE DATABASE " + ident) // PostgreSQL before 15
+	}
+	if err != nil {
 		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	tb.Cleanup(func() {
