@@ -41,40 +41,39 @@ func validatePaymentInfo(p *PaymentInfo) error {
 	return checkText(rec, "Debtor", p.Debtor, MaxNameLen)
 }
 
-// validateTransaction checks t and fills in the default purpose.
+// validateTransaction checks t and fills in the default purpose. It does
+// not allocate unless t is invalid (it runs once per transaction).
 func validateTransaction(t *Transaction) error {
-	rec := fmt.Sprintf("CdtTrfTxInf EndToEndId %q", t.EndToEndID)
 	if t.Purpose == "" {
 		t.Purpose = DefaultPurpose
 	}
 	switch {
 	case !IDValid(t.EndToEndID):
-		return &FieldError{Record: rec, Field: "EndToEndID", Value: t.EndToEndID, Err: errID}
+		return txError(t, "EndToEndID", t.EndToEndID, errID)
 	case t.InstrID != "" && !IDValid(t.InstrID):
-		return &FieldError{Record: rec, Field: "InstrID", Value: t.InstrID, Err: errID}
+		return txError(t, "InstrID", t.InstrID, errID)
 	case t.Amount < MinAmount || t.Amount > MaxAmount:
-		return &FieldError{Record: rec, Field: "Amount", Value: FormatAmount(t.Amount), Err: invalid("amount outside 0.01..999999999.99")}
+		return txError(t, "Amount", FormatAmount(t.Amount), invalid("amount outside 0.01..999999999.99"))
 	case !IBANValid(t.CreditorIBAN):
-		return &FieldError{Record: rec, Field: "CreditorIBAN", Value: t.CreditorIBAN, Err: errIBAN}
+		return txError(t, "CreditorIBAN", t.CreditorIBAN, errIBAN)
 	case t.CreditorBIC == NotProvided:
-		return &FieldError{Record: rec, Field: "CreditorBIC", Value: t.CreditorBIC, Err: invalid("leave the creditor BIC empty when unknown (CdtrAgt is then omitted)")}
+		return txError(t, "CreditorBIC", t.CreditorBIC, invalid("leave the creditor BIC empty when unknown (CdtrAgt is then omitted)"))
 	case t.CreditorBIC != "" && !BICValid(t.CreditorBIC):
-		return &FieldError{Record: rec, Field: "CreditorBIC", Value: t.CreditorBIC, Err: errBIC}
+		return txError(t, "CreditorBIC", t.CreditorBIC, errBIC)
 	case !codeValid(t.Purpose):
-		return &FieldError{Record: rec, Field: "Purpose", Value: t.Purpose, Err: errCode}
-	}
-	if err := checkText(rec, "CreditorName", t.CreditorName, MaxNameLen); err != nil {
-		return err
-	}
-	if t.UltimateCreditor != "" {
-		if err := checkText(rec, "UltimateCreditor", t.UltimateCreditor, MaxNameLen); err != nil {
-			return err
-		}
-	}
-	if t.Remittance != "" {
-		return checkText(rec, "Remittance", t.Remittance, MaxRemittanceLen)
+		return txError(t, "Purpose", t.Purpose, errCode)
+	case !TextValid(t.CreditorName, MaxNameLen):
+		return txError(t, "CreditorName", t.CreditorName, textErr(MaxNameLen))
+	case t.UltimateCreditor != "" && !TextValid(t.UltimateCreditor, MaxNameLen):
+		return txError(t, "UltimateCreditor", t.UltimateCreditor, textErr(MaxNameLen))
+	case t.Remittance != "" && !TextValid(t.Remittance, MaxRemittanceLen):
+		return txError(t, "Remittance", t.Remittance, textErr(MaxRemittanceLen))
 	}
 	return nil
+}
+
+func txError(t *Transaction, field, value string, err error) error {
+	return &FieldError{Record: fmt.Sprintf("CdtTrfTxInf EndToEndId %q", t.EndToEndID), Field: field, Value: value, Err: err}
 }
 
 var (
@@ -88,8 +87,11 @@ func checkText(rec, field, s string, max int) error {
 	if TextValid(s, max) {
 		return nil
 	}
-	return &FieldError{Record: rec, Field: field, Value: s,
-		Err: invalid("text must be 1-%d characters of the DK set (basic Latin plus ÄÖÜäöüß&*$%%)", max)}
+	return &FieldError{Record: rec, Field: field, Value: s, Err: textErr(max)}
+}
+
+func textErr(max int) error {
+	return invalid("text must be 1-%d characters of the DK set (basic Latin plus ÄÖÜäöüß&*$%%)", max)
 }
 
 // codeValid reports whether s is a 4-letter upper-case external code.
