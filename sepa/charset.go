@@ -72,17 +72,24 @@ func IDValid(s string) bool {
 // TextValid reports whether s is a valid text field of at most max runes:
 // not empty, not only spaces, and every rune in the DK character set.
 func TextValid(s string, max int) bool {
-	if strings.TrimSpace(s) == "" {
-		return false
-	}
-	n := 0
-	for _, r := range s {
+	n, blank := 0, true
+	for i := 0; i < len(s); n++ {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !dkASCII[c] {
+				return false
+			}
+			blank = blank && c == ' '
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if !inDK(r) {
 			return false
 		}
-		n++
+		blank = false
+		i += size
 	}
-	return n <= max
+	return !blank && n <= max
 }
 
 // translit maps characters outside the DK set that do not decompose into

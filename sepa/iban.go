@@ -12,6 +12,14 @@ var ibanLengths = map[string]int{
 	"RO": 24, "RS": 22, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "VA": 22,
 }
 
+// ibanLenTable is ibanLengths indexed by the two country letters.
+var ibanLenTable = func() (t [26 * 26]uint8) {
+	for cc, n := range ibanLengths {
+		t[int(cc[0]-'A')*26+int(cc[1]-'A')] = uint8(n)
+	}
+	return t
+}()
+
 // IBANValid reports whether s is an IBAN in electronic format (upper case,
 // no spaces) of a SEPA country with that country's length and correct
 // ISO 7064 mod-97 check digits.
@@ -19,7 +27,7 @@ func IBANValid(s string) bool {
 	if len(s) < 5 || !isUpper(s[0]) || !isUpper(s[1]) || !isDigit(s[2]) || !isDigit(s[3]) {
 		return false
 	}
-	if n, ok := ibanLengths[s[:2]]; !ok || n != len(s) {
+	if int(ibanLenTable[int(s[0]-'A')*26+int(s[1]-'A')]) != len(s) {
 		return false
 	}
 	return ibanMod97(s) == 1
@@ -29,15 +37,18 @@ func IBANValid(s string) bool {
 // country, check digits; letters as 10–35). It returns -1 on a character
 // outside [A-Z0-9].
 func ibanMod97(s string) int {
-	rem := 0
+	rem := 0 // reduced mod 97 only when large: far fewer divisions
 	add := func(c byte) bool {
 		switch {
 		case isDigit(c):
-			rem = (rem*10 + int(c-'0')) % 97
+			rem = rem*10 + int(c-'0')
 		case isUpper(c):
-			rem = (rem*100 + int(c-'A') + 10) % 97
+			rem = rem*100 + int(c-'A') + 10
 		default:
 			return false
+		}
+		if rem >= 1<<40 {
+			rem %= 97
 		}
 		return true
 	}
@@ -51,7 +62,7 @@ func ibanMod97(s string) int {
 			return -1
 		}
 	}
-	return rem
+	return rem % 97
 }
 
 // BICValid reports whether s is a BIC (ISO 9362, the BICFIDec2014Identifier

@@ -294,12 +294,18 @@ func elem(b []byte, open, text, close string) []byte {
 	return append(b, close...)
 }
 
+// xmlMeta marks the bytes appendEscaped replaces.
+var xmlMeta = [256]bool{'&': true, '<': true, '>': true, '"': true}
+
 // appendEscaped appends s with the XML metacharacters escaped. Validated
-// values contain at most & and ' of them, but escaping everything keeps
-// the output well-formed whatever happens upstream.
+// values contain at most & of them, but escaping everything keeps the
+// output well-formed whatever happens upstream.
 func appendEscaped(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
+		if !xmlMeta[s[i]] {
+			continue
+		}
 		var esc string
 		switch s[i] {
 		case '&':
@@ -308,10 +314,8 @@ func appendEscaped(b []byte, s string) []byte {
 			esc = "&lt;"
 		case '>':
 			esc = "&gt;"
-		case '"':
-			esc = "&quot;"
 		default:
-			continue
+			esc = "&quot;"
 		}
 		b = append(b, s[last:i]...)
 		b = append(b, esc...)
