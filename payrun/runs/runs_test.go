@@ -1,0 +1,98 @@
+package runs_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/runs"
+)
+
+func TestCreateSignExactlyOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 60, "unna")
+	ctx := context.Background()
+	s := b.create(t, "unna")
+	if s.Lines == 0 || s.Total <= 0 || s.Kind != "monthly" {
+		t.Fatalf("summary %+v", s)
+	}
+	ok, err := runs.VerifyDigest(ctx, b.db, "unna", s.ID)
+	must(t, err)
+	if !ok {
+		t.Fatal("stored digest differs from the lines")
+	}
+	must(t, b.sign(t, "unna", "pruefer", s.ID))
+	if s.MaxPayment > 25_000_00 {
+		if err := b.sign(t, "unna", "anordner", s.ID); !errors.Is(err, payrun.ErrForbidden) {
+			t.Fatalf("approver with limit 25000.00 releases a payment of %s: %v", s.MaxPayment, err)
+		}
+	}
+	must(t, b.sign(t, "unna", "chef", s.ID))
+	d, err := b.db.RunDetails(ctx, "unna", s.ID, 5, 5)
+	must(t, err)
+	if d.State != payrun.RunReleased || len(d.Signatures) != 2 {
+		t.Fatalf("after two signatures: state %s, %d signatures", d.State, len(d.Signatures))
+	}
+	b.checkExactlyOnce(t, "unna", period)
+	// nothing changed: the next run has nothing to pay
+	if _, err := runs.Create(ctx, b.db, "unna", period, runs.Options{}); !errors.Is(err, payrun.ErrNothingToPay) {
+		t.Fatalf("second create: %v, want ErrNothingToPay", err)
+	}
+}
+
+func TestOnePersonCannotRelease(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20, "unna")
+	s := b.create(t, "unna")
+	if err := b.sign(t, "unna", "system", s.ID); !errors.Is(err, payrun.ErrForbidden) {
+		t.Fatalf("system signs: %v", err)
+	}
+	if err := b.sign(t, "unna", "anordner", s.ID); !errors.Is(err, payrun.ErrForbidden) {
+		t.Fatalf("approver gives the first signature: %v", err)
+	}
+	must(t, b.sign(t, "unna", "pruefer", s.ID))
+	if err := b.sign(t, "unna", "pruefer", s.ID); !errors.Is(err, payrun.ErrSameSigner) {
+		t.Fatalf("checker signs twice: %v", err)
+	}
+	if _, err := runsSign(b.db, token("unna", "anordner"), s.ID, "00"); !errors.Is(err, payrun.ErrRunChanged) {
+		t.Fatalf("wrong digest: %v", err)
+	}
+	d, err := b.db.RunDetails(context.Background(), "unna", s.ID, 0, 0)
+	must(t, err)
+	if d.State != payrun.RunEstablished {
+		t.Fatalf("state %s", d.State)
+	}
+}
+
+func TestRecomputeProposedRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 30, "luenen")
+	s1 := b.create(t, "luenen")
+	var d payrun.Decision
+	for _, ds := range b.decisions {
+		if len(ds) == 1 && ds[0].Housing != nil && ds[0].ValidTo == nil {
+			d = ds[0]
+			break
+		}
+	}
+	if d.CaseID == "" {
+		t.Fatal("no open-ended case with housing in the fixtures")
+	}
+	n := d
+	n.DecisionID = d.DecisionID + "-x"
+	n.Supersedes = []string{d.DecisionID}
+	h := *d.Housing
+	h.Rent += 100_00
+	n.Housing = &h
+	n.ValidFrom = payrun.MonthOf(2026, time.October).First()
+	b.importDecisions(t, n)
+	s2 := b.create(t, "luenen")
+	if s2.ID != s1.ID || !s2.Refreshed {
+		t.Fatalf("recompute: run %d refreshed=%v, want run %d", s2.ID, s2.Refreshed, s1.ID)
+	}
+	if s2.Total != s1.Total+3*100_00 {
+		t.Fatalf("total %s, want %s + 300.00", s2.Total, s1.Total)
+	}
+}

@@ -1,0 +1,494 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/payrun/payrun/payrun"
+)
+
+// RunStart is what BuildRun reads once, inside the run's transaction, before
+// the first case: the central rate tables and the municipality's settings.
+type RunStart struct {
+	Municipality     string
+	Period           payrun.Month
+	Rates            []payrun.Rate
+	ChildSupplements []payrun.ChildSupplement
+	Settings         json.RawMessage // municipalities.settings
+}
+
+// RunCase is one case as BuildRun streams it to the builder: its decisions
+// (superseded ones included), the first month to compute, and what live runs
+// paid for it.
+type RunCase struct {
+	CaseID string
+	// From is the first month to compute: cases.recompute_from, or when that
+	// is NULL the earliest month of a decision or a paid line of the case.
+	From      payrun.Month
+	Decisions []payrun.Decision
+	// Paid is Σ of the lines of live runs (established, released, exported)
+	// per (month, payee, component, reclaim) for the months from From on,
+	// plus the offset lines of every month (for what a reclaim has taken).
+	Paid []PaidAmount
+}
+
+// PaidAmount is one entry of RunCase.Paid.
+type PaidAmount struct {
+	Month     payrun.Month
+	Payee     payrun.PayeeRole
+	Component payrun.Component
+	ReclaimID string
+	Amount    payrun.Cents
+}
+
+// RunLine is one line of a run as the builder produces it.
+type RunLine struct {
+	CaseID     string
+	Month      payrun.Month
+	Payee      payrun.PayeeRole
+	Component  payrun.Component
+	Kind       payrun.LineKind
+	Amount     payrun.Cents
+	Law        payrun.Law
+	CostBearer payrun.CostBearer
+	DecisionID string
+	ReclaimID  string
+}
+
+// RunBuilder computes a run's lines for BuildRun, case by case, in case
+// order (byte order of case_id).
+type RunBuilder interface {
+	// Start is called once with the rates and settings.
+	Start(s *RunStart) error
+	// Case appends the lines of c to out and returns it.
+	Case(c *RunCase, out []RunLine) ([]RunLine, error)
+	// Digest returns the content digest (32 bytes) over every line returned.
+	Digest() []byte
+}
+
+// BuildOptions tune BuildRun.
+type BuildOptions struct {
+	// CreatedBy is the user who creates the run; 0: the municipality's
+	// system user.
+	CreatedBy int64
+	// Actor names the creator in the audit trail (default "system").
+	Actor string
+	// BatchCases is the number of cases fetched, computed and copied per
+	// batch (default 1000): it bounds memory.
+	BatchCases int
+	// AfterBatchFunc, when set, is called after each batch of lines was
+	// copied, with the number of lines written so far (tests use it to kill
+	// the process mid-run).
+	AfterBatchFunc func(lines int64)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Warnings are the thresholds of the risk warnings.
+	Warnings WarningRules
+}
+
+// WarningRules are the thresholds of a run's risk warnings.
+type WarningRules struct {
+	// JumpFactor and JumpMin: a payee's payment is flagged when it exceeds
+	// JumpFactor × what the payee got for the month before the period and
+	// also by more than JumpMin (defaults 2 and 500.00).
+	JumpFactor int64
+	JumpMin    payrun.Cents
+}
+
+// RunSummary is what BuildRun wrote.
+type RunSummary struct {
+	ID           int64
+	Municipality string
+	Kind         payrun.RunKind
+	Period       payrun.Month
+	Refreshed    bool // an existing proposed run was recomputed
+	Cases        int64
+	Lines        int64
+	Total        payrun.Cents // Σ payment lines
+	Overpayments payrun.Cents // Σ |overpayment lines|
+	MaxPayment   payrun.Cents // largest Σ per (case, payee) of payment lines
+	Digest       []byte
+	Warnings     map[string]int64
+}
+
+// BuildRun creates (or recomputes) the proposed run of municipality for
+// period in one transaction under the municipality's advisory lock (see
+// migration 0020 for the key): an existing proposed run keeps its id and
+// loses its lines; the cases whose recompute_from is NULL or ≤ period are
+// streamed with two cursors (decisions, and the paid sums of live runs), both
+// in case order, merged, computed by b, and their lines written with COPY
+// batch by batch. The kind is supplementary when a monthly run of the period
+// is already signed (live). It returns an error wrapping
+// payrun.ErrNothingToPay, and leaves no run, when no line results.
+func (db *DB) BuildRun(ctx context.Context, municipality string, period payrun.Month, opts BuildOptions, b RunBuilder) (RunSummary, error) {
+	sum := RunSummary{Municipality: municipality, Period: period}
+	nothing := false
+	err := db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
+		bt := &buildTx{tx: tx, opts: opts, b: b, sum: &sum}
+		if err := bt.run(ctx); err != nil {
+			return err
+		}
+		if sum.Lines == 0 {
+			nothing = true
+			_, err := tx.Exec(ctx, "DELETE FROM runs WHERE municipality = $1 AND id = $2", municipality, sum.ID)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return RunSummary{}, fmt.Errorf("store: build run %s %s: %w", municipality, period, err)
+	}
+	if nothing {
+		return RunSummary{}, fmt.Errorf("store: run %s %s: %w", municipality, period, payrun.ErrNothingToPay)
+	}
+	return sum, nil
+}
+
+type buildTx struct {
+	tx   pgx.Tx
+	opts BuildOptions
+	b    RunBuilder
+	sum  *RunSummary
+
+	gen        int64
+	staged     bool
+	firstMonth payrun.Month
+	// per (case, payee) payment sums of the case being written
+	payeeSum [2]payrun.Cents
+}
+
+func (bt *buildTx) run(ctx context.Context) error {
+	s := bt.sum
+	if _, err := bt.tx.Exec(ctx, "SELECT payrun_lock_municipality($1)", s.Municipality); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	start, err := loadRunStart(ctx, bt.tx, s.Municipality, s.Period)
+	if err != nil {
+		return err
+	}
+	if err := bt.b.Start(start); err != nil {
+		return err
+	}
+	if err := bt.openRun(ctx); err != nil {
+		return err
+	}
+	if err := bt.stream(ctx); err != nil {
+		return err
+	}
+	if s.Lines == 0 {
+		return nil
+	}
+	s.Digest = bt.b.Digest()
+	return bt.finish(ctx)
+}
+
+// openRun finds or inserts the proposed run and decides its kind.
+func (bt *buildTx) openRun(ctx context.Context) error {
+	s, tx := bt.sum, bt.tx
+	s.Kind = payrun.RunMonthly
+	var live bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE municipality = $1 AND period = $2
+		AND kind = 'monthly' AND state IN ('established', 'released', 'exported'))`,
+		s.Municipality, s.Period.First().Time(utc)).Scan(&live); err != nil {
+		return fmt.Errorf("run kind: %w", err)
+	}
+	if live {
+		s.Kind = payrun.RunSupplementary
+	}
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(recompute_gen), 0) FROM cases WHERE municipality = $1",
+		s.Municipality).Scan(&bt.gen); err != nil {
+		return fmt.Errorf("recompute generation: %w", err)
+	}
+	createdBy := bt.opts.CreatedBy
+	if createdBy == 0 {
+		err := tx.QueryRow(ctx, "SELECT id FROM users WHERE municipality = $1 AND system ORDER BY id LIMIT 1",
+			s.Municipality).Scan(&createdBy)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("municipality %s has no system user to create runs: %w", s.Municipality, payrun.ErrNotFound)
+		} else if err != nil {
+			return fmt.Errorf("system user: %w", err)
+		}
+	}
+	err := tx.QueryRow(ctx, "SELECT id FROM runs WHERE municipality = $1 AND state = 'proposed' FOR UPDATE",
+		s.Municipality).Scan(&s.ID)
+	switch {
+	case err == nil:
+		s.Refreshed = true
+		if _, err := tx.Exec(ctx, "DELETE FROM run_lines WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
+			return fmt.Errorf("run %d: delete lines: %w", s.ID, err)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM run_warnings WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
+			return fmt.Errorf("run %d: delete warnings: %w", s.ID, err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE runs SET kind = $3, period = $4, created_by = $5, created_at = now(), recompute_gen = $6
+			WHERE municipality = $1 AND id = $2`, s.Municipality, s.ID, s.Kind, s.Period.First().Time(utc), createdBy, bt.gen)
+		if err != nil {
+			return fmt.Errorf("run %d: refresh: %w", s.ID, err)
+		}
+	case errors.Is(err, pgx.ErrNoRows):
+		err = tx.QueryRow(ctx, `INSERT INTO runs (municipality, kind, period, created_by, recompute_gen)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, s.Municipality, s.Kind, s.Period.First().Time(utc), createdBy, bt.gen).Scan(&s.ID)
+		if err != nil {
+			return fmt.Errorf("insert run: %w", err)
+		}
+	default:
+		return fmt.Errorf("find proposed run: %w", err)
+	}
+	return nil
+}
+
+func loadRunStart(ctx context.Context, tx pgx.Tx, municipality string, period payrun.Month) (*RunStart, error) {
+	st := &RunStart{Municipality: municipality, Period: period}
+	if err := tx.QueryRow(ctx, "SELECT settings FROM municipalities WHERE key = $1", municipality).Scan(&st.Settings); err != nil {
+		return nil, fmt.Errorf("municipality %s: %w", municipality, err)
+	}
+	rows, err := tx.Query(ctx, `SELECT rate_table, needs_level, (valid_from - DATE '1970-01-01'), (amount * 100)::bigint
+		FROM rates ORDER BY rate_table, needs_level, valid_from`)
+	if err != nil {
+		return nil, fmt.Errorf("rates: %w", err)
+	}
+	var r payrun.Rate
+	if _, err := pgx.ForEachRow(rows, []any{&r.Table, &r.NeedsLevel, &r.ValidFrom, &r.Amount}, func() error {
+		st.Rates = append(st.Rates, r)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("rates: %w", err)
+	}
+	rows, err = tx.Query(ctx, "SELECT (valid_from - DATE '1970-01-01'), (amount * 100)::bigint FROM child_supplements ORDER BY valid_from")
+	if err != nil {
+		return nil, fmt.Errorf("child supplements: %w", err)
+	}
+	var c payrun.ChildSupplement
+	if _, err := pgx.ForEachRow(rows, []any{&c.ValidFrom, &c.Amount}, func() error {
+		st.ChildSupplements = append(st.ChildSupplements, c)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("child supplements: %w", err)
+	}
+	return st, nil
+}
+
+// monthSQL turns a date column into a payrun.Month.
+const monthSQL = "(extract(year FROM %[1]s)::int * 12 + extract(month FROM %[1]s)::int - 1)"
+
+func sqlMonth(col string) string { return fmt.Sprintf(monthSQL, col) }
+
+// utc is the location of dates handed to pgx.
+var utc = time.UTC
+
+var runLineColumns = []string{"municipality", "run_id", "case_id", "month", "payee_role", "component", "kind",
+	"amount", "law", "cost_bearer", "decision_id", "reclaim_id"}
+
+// stream runs the two cursors, merges them per case, computes and copies.
+func (bt *buildTx) stream(ctx context.Context) error {
+	s, tx := bt.sum, bt.tx
+	period := s.Period.First().Time(utc)
+	_, err := tx.Exec(ctx, `DECLARE run_decisions NO SCROLL CURSOR FOR
+		SELECT c.case_id, coalesce(`+sqlMonth("c.recompute_from")+`, -1), d.decision_id, d.supersedes, d.law,
+		       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
+		       (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
+		       d.payee_channel, d.payee_name, d.payee_iban, d.payee_bic,
+		       d.landlord_name, d.landlord_iban, d.landlord_bic, d.landlord_reference,
+		       d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
+		FROM cases c JOIN decisions d ON d.municipality = c.municipality AND d.case_id = c.case_id
+		WHERE c.municipality = $1 AND (c.recompute_from IS NULL OR c.recompute_from <= $2)
+		ORDER BY c.case_id COLLATE "C", d.valid_from, d.decision_id COLLATE "C"`, s.Municipality, period)
+	if err != nil {
+		return fmt.Errorf("open decisions cursor: %w", err)
+	}
+	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
+		SELECT l.case_id, `+sqlMonth("l.month")+`, l.payee_role, l.component, coalesce(l.reclaim_id, ''),
+		       (sum(l.amount) * 100)::bigint
+		FROM run_lines l
+		JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
+		JOIN cases c ON c.municipality = l.municipality AND c.case_id = l.case_id
+		WHERE l.municipality = $1 AND (c.recompute_from IS NULL OR c.recompute_from <= $2)
+		  AND (c.recompute_from IS NULL OR l.month >= c.recompute_from OR l.component = 'offset')
+		GROUP BY l.case_id, l.month, l.payee_role, l.component, l.reclaim_id
+		ORDER BY l.case_id COLLATE "C"`, s.Municipality, period)
+	if err != nil {
+		return fmt.Errorf("open paid cursor: %w", err)
+	}
+	batch := bt.opts.BatchCases
+	if batch <= 0 {
+		batch = 1000
+	}
+	dc := &decisionCursor{tx: tx, batch: batch}
+	pc := &paidCursor{tx: tx, batch: batch * 8}
+	var (
+		c     RunCase
+		lines []RunLine
+		cases int
+	)
+	for {
+		ok, err := dc.nextCase(ctx, &c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if c.Paid, err = pc.casePaid(ctx, c.CaseID, c.Paid[:0]); err != nil {
+			return err
+		}
+		if c.From < 0 {
+			c.From = earliestMonth(&c)
+		}
+		n := len(lines)
+		if lines, err = bt.b.Case(&c, lines); err != nil {
+			return fmt.Errorf("case %s: %w", c.CaseID, err)
+		}
+		bt.account(lines[n:])
+		s.Cases++
+		if cases++; cases >= batch {
+			if err := bt.copyLines(ctx, lines); err != nil {
+				return err
+			}
+			lines, cases = lines[:0], 0
+		}
+	}
+	return bt.copyLines(ctx, lines)
+}
+
+// earliestMonth is the first month of a case never settled by a signed run:
+// its earliest decision or paid line.
+func earliestMonth(c *RunCase) payrun.Month {
+	m := payrun.Month(1 << 30)
+	for i := range c.Decisions {
+		m = min(m, c.Decisions[i].ValidFrom.Month())
+	}
+	for _, p := range c.Paid {
+		m = min(m, p.Month)
+	}
+	return m
+}
+
+// account adds one case's lines to the run's totals.
+func (bt *buildTx) account(lines []RunLine) {
+	s := bt.sum
+	bt.payeeSum = [2]payrun.Cents{}
+	for i := range lines {
+		l := &lines[i]
+		if s.Lines == 0 || l.Month < bt.firstMonth {
+			bt.firstMonth = l.Month
+		}
+		s.Lines++
+		if l.Kind == payrun.LineOverpayment {
+			s.Overpayments -= l.Amount
+			continue
+		}
+		s.Total += l.Amount
+		if l.Payee == payrun.PayeeLandlord {
+			bt.payeeSum[1] += l.Amount
+		} else {
+			bt.payeeSum[0] += l.Amount
+		}
+	}
+	s.MaxPayment = max(s.MaxPayment, bt.payeeSum[0], bt.payeeSum[1])
+}
+
+func (bt *buildTx) copyLines(ctx context.Context, lines []RunLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	src := &lineSource{municipality: bt.sum.Municipality, run: bt.sum.ID, lines: lines, i: -1}
+	// COPY FROM is not supported on a table with row-level security: copy
+	// into the transaction's staging table, then move the batch over.
+	if !bt.staged {
+		if _, err := bt.tx.Exec(ctx, `CREATE TEMP TABLE run_lines_stage (LIKE run_lines) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("staging table: %w", err)
+		}
+		bt.staged = true
+	}
+	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_lines_stage"}, runLineColumns, src); err != nil {
+		return fmt.Errorf("copy lines: %w", err)
+	}
+	if _, err := bt.tx.Exec(ctx, `WITH batch AS (DELETE FROM run_lines_stage RETURNING *)
+		INSERT INTO run_lines SELECT * FROM batch`); err != nil {
+		return fmt.Errorf("insert lines: %w", err)
+	}
+	if bt.opts.AfterBatchFunc != nil {
+		// lines are counted when computed; report what is copied so far
+		bt.opts.AfterBatchFunc(bt.sum.Lines)
+	}
+	return nil
+}
+
+// lineSource feeds one batch of lines to CopyFrom.
+type lineSource struct {
+	municipality string
+	run          int64
+	lines        []RunLine
+	i            int
+	vals         [12]any
+}
+
+func (s *lineSource) Next() bool { s.i++; return s.i < len(s.lines) }
+func (s *lineSource) Err() error { return nil }
+func (s *lineSource) Values() ([]any, error) {
+	l := &s.lines[s.i]
+	s.vals = [12]any{s.municipality, s.run, l.CaseID, l.Month.First().Time(utc), string(l.Payee), string(l.Component),
+		string(l.Kind), CentsNumeric(l.Amount), string(l.Law), string(l.CostBearer), nullString(l.DecisionID), nullString(l.ReclaimID)}
+	return s.vals[:], nil
+}
+
+// CentsNumeric converts c to a pgtype.Numeric with two decimals.
+func CentsNumeric(c payrun.Cents) pgtype.Numeric {
+	return pgtype.Numeric{Int: big.NewInt(int64(c)), Exp: -2, Valid: true}
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// finish stores totals, digest and warnings, and appends the audit event.
+func (bt *buildTx) finish(ctx context.Context) error {
+	s, tx := bt.sum, bt.tx
+	if err := computeWarnings(ctx, tx, s, bt.opts.Warnings); err != nil {
+		return err
+	}
+	w, err := json.Marshal(s.Warnings)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE runs SET digest = $3, line_count = $4, total = $5, overpayments = $6, max_payment = $7,
+		cases_computed = $8, first_month = $9, warnings = $10 WHERE municipality = $1 AND id = $2`,
+		s.Municipality, s.ID, s.Digest, s.Lines, CentsNumeric(s.Total), CentsNumeric(s.Overpayments),
+		CentsNumeric(s.MaxPayment), s.Cases, bt.firstMonth.First().Time(utc), w)
+	if err != nil {
+		return fmt.Errorf("run %d: store totals: %w", s.ID, err)
+	}
+	action := "run.create"
+	if s.Refreshed {
+		action = "run.refresh"
+	}
+	actor := bt.opts.Actor
+	if actor == "" {
+		actor = "system"
+	}
+	details, err := json.Marshal(map[string]any{
+		"run": s.ID, "kind": s.Kind, "period": s.Period, "lines": s.Lines, "total": s.Total,
+		"overpayments": s.Overpayments, "digest": fmt.Sprintf("%x", s.Digest), "cases": s.Cases,
+	})
+	if err != nil {
+		return err
+	}
+	return AppendAudit(ctx, tx, bt.opts.now(), s.Municipality, actor, action, details)
+}
+
+func (o *BuildOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
