@@ -169,6 +169,7 @@ func (w *Writer) EndPaymentInfo() error {
 	}
 	w.txs += w.piTxs
 	w.sum += w.piSum
+	w.piTxs, w.piSum = 0, 0
 	w.state = stateTop
 	w.write(append(w.buf[:0], "</PmtInf>\n"...))
 	return w.err
