@@ -49,6 +49,11 @@ func commands() []command {
 		{"help", "show this help", cmdHelp},
 		{"sepa check", "check a pain.001.001.09 file against the DK business rules", cmdSepaCheck},
 		{"version", "print the version", cmdVersion},
+		{"run create", "compute (or recompute) a municipality's run (--municipality KEY --period YYYY-MM); prints its id", cmdRunCreate},
+		{"run show", "show a run: totals, signatures, warnings, first lines (RUN)", cmdRunShow},
+		{"run sign", "sign a run as the user of PAYRUN_TOKEN: 1st checker, 2nd approver (RUN [--digest HEX])", cmdRunSign},
+		{"run cancel", "cancel an unexported run as the user of PAYRUN_TOKEN (RUN)", cmdRunCancel},
+		{"audit verify", "check the audit trail's hash chain", cmdAuditVerify},
 	}
 }
 
