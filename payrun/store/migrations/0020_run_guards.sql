@@ -247,7 +247,6 @@ BEGIN
             RAISE EXCEPTION 'run %: the largest payment % exceeds the limit of %', r.id, r.max_payment, u.login USING ERRCODE = 'PR003';
         END IF;
     END IF;
-    NEW.signed_at := now();
     RETURN NEW;
 END
 $$;
