@@ -18,8 +18,8 @@ import (
 func BenchmarkCase(b *testing.B) {
 	c := calc.NewCalculator(loadRates(b), calc.Policy{})
 	for _, n := range []int{1 << 10, 1 << 13, 1 << 16} {
-		cases := genCases(c, n, 1, month("2026-03"))
 		b.Run("pool="+strconv.Itoa(n), func(b *testing.B) {
+			cases := genCases(c, n, 1, month("2026-03"))
 			out := make([]calc.Line, 0, 64)
 			var err error
 			for i := range cases { // warm the scratch buffers
