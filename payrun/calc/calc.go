@@ -76,14 +76,16 @@ func NewCalculator(r *Rates, p Policy) *Calculator {
 // positive (or zero with components that changed) and as overpayment lines
 // when it is negative. Lines come ordered by month, payee (beneficiary,
 // landlord), component (the order of payrun.Components) and reclaim. Errors
-// are *payrun.FieldError naming the decision (or paid entry) and field.
+// are *payrun.FieldError naming the decision (or paid entry) and field; on
+// an error out is returned without any line of the case.
 func (c *Calculator) Case(in *CaseInput, out []Line) ([]Line, error) {
 	if err := c.prepare(in, in.From, in.Through); err != nil {
 		return out, err
 	}
+	n := len(out)
 	for m := in.From; m <= in.Through; m++ {
 		if err := c.month(m, nil); err != nil {
-			return out, err
+			return out[:n], err // no lines of a case that failed
 		}
 		out = c.net(m, out)
 	}

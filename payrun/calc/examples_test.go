@@ -580,3 +580,36 @@ func TestValidationErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorAppendsNothing: a rate missing for a later month fails the case
+// without leaving the earlier months' lines in out.
+func TestErrorAppendsNothing(t *testing.T) {
+	t.Parallel()
+	var level1 []payrun.Rate
+	for _, r := range readRatesCSV(t, "testdata/rates.csv") {
+		if r.NeedsLevel == 1 {
+			level1 = append(level1, r)
+		}
+	}
+	rates, err := calc.NewRates(level1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := calc.NewCalculator(rates, calc.Policy{})
+	out := []calc.Line{{DecisionID: "earlier case"}}
+	// January is fine (level 1); February needs level 2, which this table lacks.
+	in := &calc.CaseInput{Decisions: []payrun.Decision{
+		decision("D1", sgb3, "2026-01-01", until("2026-01-31"), persons(adult(1))),
+		decision("D2", sgb3, "2026-02-01", persons(adult(2))),
+	}, From: month("2026-01"), Through: month("2026-02")}
+	out, err = c.Case(in, out)
+	var fe *payrun.FieldError
+	if !errors.Is(err, calc.ErrNoRate) || !errors.As(err, &fe) || fe.Record != "D2" || len(out) != 1 {
+		t.Errorf("err %v, %d lines; want ErrNoRate for D2 and only the earlier case's line", err, len(out))
+	}
+	in.Through = month("2026-01")
+	out, err = c.Case(in, out[:0])
+	if err != nil || len(out) != 1 || out[0].Amount != cents("563.00") {
+		t.Errorf("January alone: %v %v", err, lineStrings(out))
+	}
+}
