@@ -60,6 +60,22 @@
 //     reclassify. No zero lines. Netting with the lines added to Paid gives
 //     nothing: Σ live lines per key = due.
 //
-// PersonMonths counts persons per law and month for the FlüAG report
+// # Calling it
+//
+// Build Rates once per run (NewRates), a Calculator per goroutine, and call
+// Case per case with all its decisions, the months to recompute (From should
+// reach back to the earliest month a new or superseding decision touches, so
+// that retroactive changes surface as arrears or overpayments), Paid (Σ live
+// lines per month, payee, component and, for offsets, reclaim id) and
+// OffsetTaken. Due gives a month's gross amounts, Explain how they came
+// about; PersonMonths counts persons per law and month for the FlüAG report
 // (DOMAIN.md §7).
+//
+// Offsets: remaining is read as what may be set off in total through
+// payrun for that reclaim; set-offs already made in live runs outside the
+// months computed are subtracted (OffsetTaken minus the paid offsets of the
+// months computed, which are recomputed). A follow-up decision should
+// therefore repeat the reclaim's remaining, not lower it by what payrun has
+// already set off. Paid offsets without a reclaim id are attributed to the
+// case's reclaim when it has exactly one.
 package calc
