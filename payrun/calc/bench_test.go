@@ -13,8 +13,8 @@ import (
 // with an offset), half of them already paid (a re-run that nets to
 // nothing), half new. ns/op is ns per case. The pool size shows the memory
 // effect: 1k cases stay in cache (as a case just decoded from the database
-// stream would), 64k cases (~100 MB of scattered heap objects) make every
-// case a run of cache misses.
+// stream would); 64k cases (~100 MB of scattered heap objects) add the cache
+// misses of reading cold input. -benchtime 1000000x computes a million cases.
 func BenchmarkCase(b *testing.B) {
 	c := calc.NewCalculator(loadRates(b), calc.Policy{})
 	for _, n := range []int{1 << 10, 1 << 13, 1 << 16} {
