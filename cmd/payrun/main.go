@@ -53,6 +53,9 @@ func commands() []command {
 		{"run show", "show a run: totals, signatures, warnings, first lines (RUN)", cmdRunShow},
 		{"run sign", "sign a run as the user of PAYRUN_TOKEN: 1st checker, 2nd approver (RUN [--digest HEX])", cmdRunSign},
 		{"run cancel", "cancel an unexported run as the user of PAYRUN_TOKEN (RUN)", cmdRunCancel},
+		{"serve", "HTTP server (/healthz, /readyz, /metrics) and the scheduler ([--addr :8080] [--tick D] [--lease D])", cmdServe},
+		{"worker", "the scheduler only, for more instances ([--tick D] [--lease D])", cmdWorker},
+		{"jobs", "list the scheduler's job history ([--municipality KEY] [--state S] [--kind K] [--limit N])", cmdJobs},
 		{"audit verify", "check the audit trail's hash chain", cmdAuditVerify},
 	}
 }
