@@ -155,6 +155,7 @@ type decisionSource struct {
 	cancel  context.CancelFunc
 	results chan parsedBatch
 	wg      sync.WaitGroup
+	mu      sync.Mutex // guards lines and readErr
 	cur     [][]any
 	row     []any
 	errs    []*payrun.FieldError
@@ -174,7 +175,10 @@ func newDecisionSource(ctx context.Context, r io.Reader) *decisionSource {
 	go func() {
 		defer s.wg.Done()
 		defer close(jobs)
-		s.lines, s.readErr = readLines(ctx, r, jobs)
+		n, err := readLines(ctx, r, jobs)
+		s.mu.Lock()
+		s.lines, s.readErr = n, err
+		s.mu.Unlock()
 	}()
 	workers := max(1, runtime.GOMAXPROCS(0))
 	var pw sync.WaitGroup
@@ -278,9 +282,11 @@ func (s *decisionSource) Next() bool {
 // Values implements pgx.CopyFromSource.
 func (s *decisionSource) Values() ([]any, error) { return s.row, nil }
 
-// Err implements pgx.CopyFromSource; a read error ends the COPY.
+// Err implements pgx.CopyFromSource; a read error ends the COPY. pgx may
+// call it at any time, so it must not wait for the reader.
 func (s *decisionSource) Err() error {
-	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.readErr
 }
 
