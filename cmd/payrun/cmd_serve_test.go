@@ -59,6 +59,11 @@ func testWorkerMain() int {
 func recordingActions(db *store.DB, block bool) scheduler.Actions {
 	return scheduler.Actions{ExportFunc: func(ctx context.Context, m string) (string, error) {
 		j, _ := scheduler.JobFrom(ctx)
+		if block && m != "unna" {
+			// The killed worker touches nothing else: a body that committed
+			// just before the kill would (correctly) run again on retry.
+			return "", fmt.Errorf("test worker a only takes unna's jobs")
+		}
 		err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO executions VALUES ($1, $2)`, m, j.ScheduledFor); err != nil {
 				return err
