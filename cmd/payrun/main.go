@@ -52,6 +52,7 @@ func commands() []command {
 		{"run create", "compute (or recompute) a municipality's run (--municipality KEY --period YYYY-MM); prints its id", cmdRunCreate},
 		{"run show", "show a run: totals, signatures, warnings, first lines (RUN)", cmdRunShow},
 		{"run sign", "sign a run as the user of PAYRUN_TOKEN: 1st checker, 2nd approver (RUN [--digest HEX])", cmdRunSign},
+		{"run export", "export a released run as the user of PAYRUN_TOKEN (cashier): RUN --out DIR", cmdRunExport},
 		{"run cancel", "cancel an unexported run as the user of PAYRUN_TOKEN (RUN)", cmdRunCancel},
 		{"serve", "HTTP server (/healthz, /readyz, /metrics) and the scheduler ([--addr :8080] [--tick D] [--lease D])", cmdServe},
 		{"worker", "the scheduler only, for more instances ([--tick D] [--lease D])", cmdWorker},
