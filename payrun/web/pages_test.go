@@ -1,0 +1,105 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPagesSecurity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 20)
+
+	t.Run("CSRF", func(t *testing.T) {
+		c := e.client(t)
+		if st, _ := e.login(t, c, "unna", "pruefer", "demo-pruefer"); st != http.StatusSeeOther {
+			t.Fatalf("login: status %d", st)
+		}
+		st, body := get(t, c, e.srv.URL+"/")
+		if st != http.StatusOK || !strings.Contains(body, "Was auf Sie wartet") {
+			t.Fatalf("home: %d %.200s", st, body)
+		}
+		tok := csrf(t, body)
+		_, sign := get(t, c, fmt.Sprintf("%s/runs/%d/sign", e.srv.URL, e.runs["unna"]))
+		digest := regexpDigest(t, sign)
+		for name, form := range map[string]url.Values{
+			"without token": {"digest": {digest}},
+			"wrong token":   {"digest": {digest}, "csrf": {tok + "x"}},
+		} {
+			if st, _ := post(t, c, fmt.Sprintf("%s/runs/%d/sign", e.srv.URL, e.runs["unna"]), form); st != http.StatusForbidden {
+				t.Errorf("sign %s: status %d, want 403", name, st)
+			}
+		}
+		if st, _ := post(t, c, e.srv.URL+"/logout", url.Values{}); st != http.StatusForbidden {
+			t.Errorf("logout without token: status %d, want 403", st)
+		}
+		// The run is still proposed: no refused POST signed it.
+		if _, body := get(t, c, fmt.Sprintf("%s/runs/%d", e.srv.URL, e.runs["unna"])); !strings.Contains(body, "Vorgeschlagen") {
+			t.Errorf("run changed state after refused POSTs")
+		}
+		// With the token, the signature goes through.
+		st, _ = post(t, c, fmt.Sprintf("%s/runs/%d/sign", e.srv.URL, e.runs["unna"]), url.Values{"digest": {digest}, "csrf": {tok}})
+		if st != http.StatusSeeOther {
+			t.Errorf("sign with token: status %d, want 303", st)
+		}
+	})
+
+	t.Run("other municipality 404", func(t *testing.T) {
+		c := e.client(t)
+		e.login(t, c, "unna", "kasse", "demo-kasse")
+		for _, p := range []string{"", "/sign", "/files/manifest.json"} {
+			if st, _ := get(t, c, fmt.Sprintf("%s/runs/%d%s", e.srv.URL, e.runs["schwerte"], p)); st != http.StatusNotFound {
+				t.Errorf("schwerte run%s as unna: status %d, want 404", p, st)
+			}
+		}
+		if st, _ := get(t, c, fmt.Sprintf("%s/runs/%d", e.srv.URL, e.runs["unna"])); st != http.StatusOK {
+			t.Errorf("own run: status %d", st)
+		}
+	})
+
+	t.Run("lock-out", func(t *testing.T) {
+		c := e.client(t)
+		for i := range 5 {
+			if st, _ := e.login(t, c, "schwerte", "anordner", "falsch"); st != http.StatusUnauthorized {
+				t.Fatalf("failure %d: status %d, want 401", i+1, st)
+			}
+		}
+		st, body := e.login(t, c, "schwerte", "anordner", "demo-anordner")
+		if st != http.StatusTooManyRequests || !strings.Contains(body, "gesperrt") {
+			t.Fatalf("right password while locked: status %d, want 429 with message", st)
+		}
+		if st, _ := e.login(t, c, "schwerte", "pruefer", "demo-pruefer"); st != http.StatusSeeOther {
+			t.Errorf("another login is not locked: status %d", st)
+		}
+	})
+
+	t.Run("session expiry", func(t *testing.T) {
+		c := e.client(t)
+		if st, _ := e.login(t, c, "schwerte", "kasse", "demo-kasse"); st != http.StatusSeeOther {
+			t.Fatalf("login: %d", st)
+		}
+		if st, _ := get(t, c, e.srv.URL+"/"); st != http.StatusOK {
+			t.Fatalf("fresh session: %d", st)
+		}
+		e.clock.Add(31 * time.Minute)
+		res, err := c.Get(e.srv.URL + "/")
+		must(t, err)
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+			t.Errorf("idle session: status %d to %q, want 303 to /login", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+}
+
+func regexpDigest(t *testing.T, body string) string {
+	t.Helper()
+	i := strings.Index(body, `name="digest" value="`)
+	if i < 0 {
+		t.Fatalf("no digest field in %.300s", body)
+	}
+	rest := body[i+len(`name="digest" value="`):]
+	return rest[:strings.IndexByte(rest, '"')]
+}
