@@ -1,3 +1,5 @@
+//go:build payrun_browser
+
 package web_test
 
 import (
