@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -39,6 +40,7 @@ type serveConfig struct {
 	// fast as the real clock.
 	FakeNow   time.Time
 	FakeSpeed float64
+	ExportDir string // --export-dir: where the export job writes (default $PAYRUN_HOME/out)
 }
 
 func (env *Env) parseServeFlags(name string, args []string, withAddr bool) (serveConfig, error) {
@@ -51,6 +53,7 @@ func (env *Env) parseServeFlags(name string, args []string, withAddr bool) (serv
 	fs.DurationVar(&c.Lease, "lease", scheduler.DefaultLease, "job lease: a job of a dead instance is retried after it")
 	fs.DurationVar(&c.Shutdown, "shutdown-timeout", scheduler.DefaultShutdownTimeout, "how long running jobs may finish after SIGTERM")
 	fs.StringVar(&c.Instance, "instance", "", "instance name in the job table (default host-pid-random)")
+	fs.StringVar(&c.ExportDir, "export-dir", filepath.Join(env.Home, "out"), "export directory: files go to DIR/<municipality>/<run>")
 	if err := fs.Parse(args); err != nil {
 		return c, badInput(err)
 	}
@@ -85,12 +88,6 @@ func (c serveConfig) nowFunc() func() time.Time {
 	}
 }
 
-// schedulerActions wires the job bodies. The run and export packages are
-// not wired yet: no kind has a body, so no job is planned.
-// TODO(main session): MonthlyRunFunc → runs.Create, ExportFunc → export,
-// RemindersFunc, SupplementaryRunFunc, MunicipalitiesFunc.
-func schedulerActions(_ *store.DB) scheduler.Actions { return scheduler.Actions{} }
-
 func cmdServe(ctx context.Context, env *Env, args []string) error {
 	c, err := env.parseServeFlags("serve", args, true)
 	if err != nil {
@@ -100,7 +97,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, env, c, db, schedulerActions(db))
+	return serve(ctx, env, c, db, schedulerActions(db, actionsConfig{ExportDir: c.ExportDir, Log: env.Log, Now: c.nowFunc()}))
 }
 
 func cmdWorker(ctx context.Context, env *Env, args []string) error {
@@ -112,7 +109,7 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, env, c, db, schedulerActions(db))
+	return serve(ctx, env, c, db, schedulerActions(db, actionsConfig{ExportDir: c.ExportDir, Log: env.Log, Now: c.nowFunc()}))
 }
 
 // serve runs the scheduler and, when c.Addr is set, the HTTP server until
@@ -132,6 +129,9 @@ func serve(ctx context.Context, env *Env, c serveConfig, db *store.DB, actions s
 		return <-schedDone
 	}
 	srv, err := web.New(db, env.Log, reg)
+	if err == nil {
+		err = srv.MountAPI(web.APIConfig{DB: db, Now: c.nowFunc(), ExportDir: c.ExportDir})
+	}
 	if err != nil {
 		return errors.Join(err, <-schedDone)
 	}
