@@ -8,12 +8,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/store"
 )
 
 // cmdDemo is the main job on a fresh database: migrate, load the fixtures
-// with generated cases and print what was loaded. Later stages (runs,
-// signatures, export) are added here by the issues that build them.
+// with generated cases, create the coming month's run of every municipality,
+// sign it with two different demo users, export it into out/<municipality>/
+// and print a summary.
 //
 // Without PAYRUN_DATABASE_URL it uses the embedded cluster under
 // PAYRUN_HOME/demo and resets its schema every time, so running it twice
@@ -58,7 +60,14 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	summary := demoSummary{Fixtures: res, Counts: counts, Seconds: time.Since(start).Seconds()}
+	now := time.Now
+	period := payrun.DateOf(now()).Month() + 1
+	fmt.Fprintf(env.Stdout, "payrun demo: runs for %s, four-eyes signatures, export into out/\n", period)
+	demo, err := demoRuns(ctx, env, db, period, now)
+	if err != nil {
+		return err
+	}
+	summary := demoSummary{Fixtures: res, Counts: counts, Runs: demo, Seconds: time.Since(start).Seconds()}
 	if env.JSON {
 		return env.print(summary, "")
 	}
@@ -68,6 +77,7 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 type demoSummary struct {
 	Fixtures fixturesResult        `json:"fixtures"`
 	Counts   []store.DecisionCount `json:"decisions"`
+	Runs     []demoRun             `json:"runs"`
 	Seconds  float64               `json:"seconds"`
 }
 
@@ -87,6 +97,18 @@ func printDemo(env *Env, s demoSummary) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(env.Stdout, "\ndone in %.1fs (runs, signatures and export: not built yet)\n", s.Seconds)
+	fmt.Fprintln(env.Stdout)
+	tw = tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "municipality\trun\tperiod\tcases\tlines\ttotal\testablished by\treleased by\t")
+	var total payrun.Cents
+	for _, r := range s.Runs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t\n", r.Municipality, r.Run, r.Period, r.Cases, r.Lines, r.Total, r.Checker, r.Approver)
+		total += r.Total
+	}
+	fmt.Fprintf(tw, "total\t\t\t\t\t%s\t\t\t\n", total)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(env.Stdout, "\ndone in %.1fs; the bank files, booking files and cash lists are under out/<municipality>/\n", s.Seconds)
 	return err
 }

@@ -96,6 +96,3 @@ func demoExport(ctx context.Context, env *Env, db *store.DB, municipality string
 	_, err = fmt.Fprint(env.Stdout, exportSummary(dir, m))
 	return err
 }
-
-// Until cmd_demo.go calls demoExport, keep the linter quiet.
-var _ = demoExport

@@ -147,7 +147,9 @@ func (c *Chart) entry(l *Line, k AccountKind, a *Assignment, s Side, amt payrun.
 
 // groupCheck verifies, on a stream in (case, payee, month, component)
 // order, that each (case, month, payee) group has one kind and the sign
-// that kind requires. It holds one group at a time.
+// that kind requires: payment groups ≥ 0 (0 is a reclassification between
+// components, e.g. when income moved from one component to another),
+// overpayment groups < 0. It holds one group at a time.
 type groupCheck struct {
 	started bool
 	caseID  string
@@ -178,7 +180,7 @@ func (g *groupCheck) finish() error {
 	if !g.started {
 		return nil
 	}
-	if (g.kind == payrun.LinePayment && g.sum <= 0) || (g.kind == payrun.LineOverpayment && g.sum >= 0) {
+	if (g.kind == payrun.LinePayment && g.sum < 0) || (g.kind == payrun.LineOverpayment && g.sum >= 0) {
 		return fmt.Errorf("booking: lines from %d (case %s %s %s): %w: a %s group sums to %s",
 			g.first, g.caseID, g.month, g.payee, ErrBadLine, g.kind, g.sum)
 	}

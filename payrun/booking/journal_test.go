@@ -238,4 +238,26 @@ func TestJournalRejectsBadGroups(t *testing.T) {
 			t.Errorf("%s: err = %v", name, last)
 		}
 	}
+	// A payment group that sums to zero is a reclassification between
+	// components (calc emits it when income moves): booked, balanced.
+	var debit, credit payrun.Cents
+	for e, err := range chart.Journal(func(yield func(booking.Line, error) bool) {
+		for _, l := range []booking.Line{mk(1, payrun.LinePayment, payrun.CompRegular, 150), mk(2, payrun.LinePayment, payrun.CompHeating, -150)} {
+			if !yield(l, nil) {
+				return
+			}
+		}
+	}) {
+		if err != nil {
+			t.Fatalf("zero-sum payment group: %v", err)
+		}
+		if e.Side == booking.Debit {
+			debit += e.Amount
+		} else {
+			credit += e.Amount
+		}
+	}
+	if debit != 300 || credit != 300 {
+		t.Errorf("zero-sum group booked debit %s credit %s, want 3.00 each", debit, credit)
+	}
 }
