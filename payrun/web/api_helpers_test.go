@@ -70,8 +70,8 @@ func newAPIEnv(tb testing.TB) *apiEnv {
 	users = append(users, fixtures.DemoUser{User: payrun.User{Municipality: "unna", Login: "doppelrolle", DisplayName: "Doppelrolle",
 		Roles: []payrun.RoleGrant{{Role: payrun.RoleChecker}, {Role: payrun.RoleApprover}}}, Token: apiToken("unna", "doppelrolle")},
 		// An approver whose limit covers the generated arrears.
-		fixtures.DemoUser{User: payrun.User{Municipality: "unna", Login: "leitung", DisplayName: "Amtsleitung",
-			Roles: []payrun.RoleGrant{{Role: payrun.RoleApprover, Limit: 100_000_000_00}}}, Token: apiToken("unna", "leitung")})
+		fixtures.DemoUser{User: payrun.User{Municipality: "unna", Login: "amtsleitung", DisplayName: "Amtsleitung",
+			Roles: []payrun.RoleGrant{{Role: payrun.RoleApprover, Limit: 100_000_000_00}}}, Token: apiToken("unna", "amtsleitung")})
 	for _, u := range users {
 		_, err := db.EnsureUser(ctx, u.User, "", u.Token, time.Now())
 		apiMust(tb, err)

@@ -141,7 +141,7 @@ func TestAPIFourEyesExportAndBookings(t *testing.T) {
 		Seq   int    `json:"seq"`
 		State string `json:"state"`
 	}
-	e.want(t, http.StatusCreated, tok("leitung"), "POST", sig, map[string]any{"digest": run.Digest}, &signed)
+	e.want(t, http.StatusCreated, tok("amtsleitung"), "POST", sig, map[string]any{"digest": run.Digest}, &signed)
 	if signed.Seq != 2 || signed.State != "released" {
 		t.Fatalf("second signature: %+v", signed)
 	}
@@ -152,7 +152,7 @@ func TestAPIFourEyesExportAndBookings(t *testing.T) {
 		Totals []any `json:"totals"`
 	}
 	e.want(t, http.StatusOK, tok("pruefer"), "GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), nil, &details)
-	if len(details.Signatures) != 2 || details.Signatures[0].Login != "doppelrolle" || details.Signatures[1].Login != "leitung" || len(details.Totals) == 0 {
+	if len(details.Signatures) != 2 || details.Signatures[0].Login != "doppelrolle" || details.Signatures[1].Login != "amtsleitung" || len(details.Totals) == 0 {
 		t.Errorf("run details after release: %+v", details)
 	}
 
