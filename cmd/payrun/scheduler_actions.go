@@ -142,7 +142,10 @@ func (a *jobActions) create(ctx context.Context, m string, period payrun.Month) 
 
 // monthlyRun creates or recomputes the proposed monthly run for period. A
 // period whose monthly run is already signed is left to the supplementary
-// job: its signed content is frozen.
+// job: its signed content is frozen. A municipality has one proposed run
+// at a time (store.BuildRun): a supplementary run still proposed when the
+// next period's window opens becomes that period's monthly run, which pays
+// its changes too.
 func (a *jobActions) monthlyRun(ctx context.Context, m string, period payrun.Month) (string, error) {
 	if r, ok, err := a.liveMonthly(ctx, m, period); err != nil {
 		return "", err
@@ -154,9 +157,11 @@ func (a *jobActions) monthlyRun(ctx context.Context, m string, period payrun.Mon
 
 // supplementaryRun pays what changed after a monthly run was signed: for
 // the latest of the coming and the current period whose monthly run is
-// live, it creates (or recomputes) a supplementary run, unless a proposed
-// run of another kind or period is open (the monthly job owns it, and it
-// pays the same changes).
+// live, it creates (or recomputes) a supplementary run. A proposed
+// supplementary run of an earlier period is recomputed for that period
+// (it pays all months up to it). While a proposed monthly run is open it
+// does nothing: the monthly job owns that run, and it pays the same
+// changes.
 func (a *jobActions) supplementaryRun(ctx context.Context, m string, today payrun.Date) (string, error) {
 	var period payrun.Month
 	for _, p := range []payrun.Month{today.Month() + 1, today.Month()} {
@@ -177,7 +182,7 @@ func (a *jobActions) supplementaryRun(ctx context.Context, m string, today payru
 		return "", err
 	}
 	for _, r := range proposed {
-		if r.Kind != payrun.RunSupplementary || r.Period != period {
+		if r.Kind != payrun.RunSupplementary || r.Period > period {
 			return fmt.Sprintf("skipped: proposed %s run %d for %s is open", r.Kind, r.ID, r.Period), nil
 		}
 	}
