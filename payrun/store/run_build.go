@@ -410,9 +410,12 @@ func (bt *buildTx) copyLines(ctx context.Context, lines []RunLine) error {
 	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_lines_stage"}, runLineColumns, src); err != nil {
 		return fmt.Errorf("copy lines: %w", err)
 	}
-	if _, err := bt.tx.Exec(ctx, `WITH batch AS (DELETE FROM run_lines_stage RETURNING *)
-		INSERT INTO run_lines SELECT * FROM batch`); err != nil {
+	if _, err := bt.tx.Exec(ctx, `INSERT INTO run_lines SELECT * FROM run_lines_stage`); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
+	}
+	// TRUNCATE, not DELETE: dead rows would make every later batch slower
+	if _, err := bt.tx.Exec(ctx, `TRUNCATE run_lines_stage`); err != nil {
+		return fmt.Errorf("clear staged lines: %w", err)
 	}
 	if bt.opts.AfterBatchFunc != nil {
 		// lines are counted when computed; report what is copied so far

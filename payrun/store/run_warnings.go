@@ -14,7 +14,7 @@ import (
 // jump minimum (numeric), $6 the municipality's payment threshold (numeric,
 // NULL when unset).
 const warningSQL = `
-WITH pay AS (
+WITH pay AS MATERIALIZED (
     SELECT l.case_id, l.payee_role, sum(l.amount) AS amount,
            (array_agg(CASE l.payee_role WHEN 'landlord' THEN d.landlord_iban ELSE d.payee_iban END
                       ORDER BY d.valid_from DESC))[1] AS iban
@@ -23,14 +23,14 @@ WITH pay AS (
     WHERE l.municipality = $1 AND l.run_id = $2 AND l.kind = 'payment'
     GROUP BY l.case_id, l.payee_role
     HAVING sum(l.amount) > 0
-), last_month AS (
+), last_month AS MATERIALIZED (
     SELECT l.case_id, l.payee_role, sum(l.amount) AS amount
     FROM run_lines l
     JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
     JOIN pay p ON p.case_id = l.case_id AND p.payee_role = l.payee_role
     WHERE l.municipality = $1 AND l.month = $3
     GROUP BY l.case_id, l.payee_role
-), shared AS (
+), shared AS MATERIALIZED (
     SELECT iban FROM pay WHERE payee_role = 'beneficiary' AND iban IS NOT NULL
     GROUP BY iban HAVING count(DISTINCT case_id) > 1
 )

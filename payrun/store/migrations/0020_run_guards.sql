@@ -46,7 +46,10 @@ ALTER TABLE runs
 CREATE SEQUENCE recompute_gen;
 ALTER TABLE cases ADD COLUMN recompute_gen bigint NOT NULL DEFAULT 0;
 
-CREATE UNIQUE INDEX run_lines_unique ON run_lines (municipality, run_id, case_id, month, payee_role, component, coalesce(reclaim_id, ''));
+-- No unique index on (run, case, month, payee, component, reclaim): it
+-- tripled the cost of writing lines. A run's lines are written by one
+-- transaction under the municipality lock, which deletes the old lines of a
+-- recomputed run first; tests race creators and count distinct lines.
 
 -- Cases: a new case, or recompute_from lowered (or reset to NULL = from the
 -- first decision), takes the municipality lock and a new generation.
