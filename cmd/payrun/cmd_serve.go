@@ -41,6 +41,9 @@ type serveConfig struct {
 	FakeNow   time.Time
 	FakeSpeed float64
 	ExportDir string // --export-dir: where the export job writes (default $PAYRUN_HOME/out)
+	// InsecureCookies drops the Secure flag of the pages' cookies, for
+	// plain-HTTP development only (--insecure-cookies).
+	InsecureCookies bool
 }
 
 func (env *Env) parseServeFlags(name string, args []string, withAddr bool) (serveConfig, error) {
@@ -48,6 +51,7 @@ func (env *Env) parseServeFlags(name string, args []string, withAddr bool) (serv
 	fs := env.flagSet(name)
 	if withAddr {
 		fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
+		fs.BoolVar(&c.InsecureCookies, "insecure-cookies", false, "cookies without the Secure flag (plain-HTTP development only)")
 	}
 	fs.DurationVar(&c.Tick, "tick", scheduler.DefaultTickInterval, "scheduler tick interval")
 	fs.DurationVar(&c.Lease, "lease", scheduler.DefaultLease, "job lease: a job of a dead instance is retried after it")
@@ -132,6 +136,9 @@ func serve(ctx context.Context, env *Env, c serveConfig, db *store.DB, actions s
 	if err == nil {
 		err = srv.MountAPI(web.APIConfig{DB: db, Now: c.nowFunc(), ExportDir: c.ExportDir})
 	}
+	if err == nil {
+		err = mountPages(srv, db, env, c)
+	}
 	if err != nil {
 		return errors.Join(err, <-schedDone)
 	}
@@ -163,5 +170,17 @@ func runHTTP(ctx context.Context, log *zap.Logger, c serveConfig, h http.Handler
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	log.Info("http server stopped")
+	return nil
+}
+
+// mountPages serves the cashiers' pages at / on srv.
+func mountPages(srv *web.Server, db *store.DB, env *Env, c serveConfig) error {
+	pages, err := web.NewPages(web.PagesConfig{
+		DB: db, Log: env.Log, Now: c.nowFunc(), ExportDir: c.ExportDir, InsecureCookies: c.InsecureCookies,
+	})
+	if err != nil {
+		return err
+	}
+	srv.Handle("/", pages.Handler())
 	return nil
 }
