@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
 
 	"github.com/payrun/payrun/payrun"
 )
@@ -58,7 +59,7 @@ func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Impor
 	var res ImportResult
 	err := db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
 		var err error
-		res, err = importTx(ctx, tx, r, opt, now())
+		res, err = importTx(ctx, tx, r, opt, now(), &stageLog{log: db.log, last: time.Now()})
 		return err
 	})
 	if err != nil {
@@ -68,7 +69,19 @@ func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Impor
 	return res, nil
 }
 
-func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, now time.Time) (ImportResult, error) {
+// stageLog logs the duration of each import stage at debug level.
+type stageLog struct {
+	log  *zap.Logger
+	last time.Time
+}
+
+func (s *stageLog) done(stage string) {
+	t := time.Now()
+	s.log.Debug("import stage", zap.String("stage", stage), zap.Duration("took", t.Sub(s.last)))
+	s.last = t
+}
+
+func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, now time.Time, st *stageLog) (ImportResult, error) {
 	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
 		return ImportResult{}, fmt.Errorf("store: import staging: %w", err)
 	}
@@ -82,15 +95,16 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, no
 		}
 		return ImportResult{}, fmt.Errorf("store: import: copy: %w", err)
 	}
+	st.done("parse+copy")
 	errs := &errorSet{errs: src.errs, more: src.more}
-	if err := checkStaged(ctx, tx, errs); err != nil {
+	if err := checkStaged(ctx, tx, errs, st); err != nil {
 		return ImportResult{}, err
 	}
 	if len(errs.errs) > 0 {
 		return ImportResult{}, errs.list()
 	}
 	res := ImportResult{FileSHA256: hex.EncodeToString(h.Sum(nil)), Lines: src.lines}
-	if err := insertStaged(ctx, tx, &res, now); err != nil {
+	if err := insertStaged(ctx, tx, &res, now, st); err != nil {
 		return ImportResult{}, err
 	}
 	return res, auditImport(ctx, tx, res, opt, now)

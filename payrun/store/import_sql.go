@@ -75,7 +75,7 @@ WHERE x.line IS NOT NULL AND (y.line IS NULL OR y.line < x.line)
 }
 
 // checkStaged runs the set-based checks and adds their findings to errs.
-func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet) error {
+func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, st *stageLog) error {
 	prep := []string{
 		`CREATE INDEX ON import_staging (municipality, decision_id)`,
 		`ANALYZE import_staging`,
@@ -91,11 +91,13 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet) error {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("store: import: prepare checks: %w", err)
 		}
+		st.done(strings.Join(strings.Fields(q)[:2], " "))
 	}
 	for _, c := range stagedChecks {
 		if err := runCheck(ctx, tx, c.sql, errs); err != nil {
 			return fmt.Errorf("store: import: check %s: %w", c.name, err)
 		}
+		st.done("check " + c.name)
 	}
 	return nil
 }
@@ -120,7 +122,7 @@ func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet) error 
 }
 
 // insertStaged writes the new decisions, their cases and reclaims.
-func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, now time.Time) error {
+func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, now time.Time, st *stageLog) error {
 	if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&res.ImportID); err != nil {
 		return fmt.Errorf("store: import id: %w", err)
 	}
@@ -137,6 +139,7 @@ FROM import_first WHERE db_sha IS NULL`, res.ImportID, now)
 	if err != nil {
 		return fmt.Errorf("store: import: insert decisions: %w", err)
 	}
+	st.done("insert decisions")
 	res.New = int(tag.RowsAffected())
 	res.Unchanged = res.Lines - res.New
 	if _, err := tx.Exec(ctx, `
@@ -147,6 +150,7 @@ ON CONFLICT (municipality, case_id) DO UPDATE
 SET recompute_from = least(cases.recompute_from, excluded.recompute_from)`, now); err != nil {
 		return fmt.Errorf("store: import: cases: %w", err)
 	}
+	st.done("insert cases")
 	if _, err := tx.Exec(ctx, `
 INSERT INTO reclaims (municipality, reclaim_id, case_id, amount, created_at)
 SELECT DISTINCT ON (municipality, reclaim_id) municipality, reclaim_id, case_id, offset_remaining * 0.01, $1
