@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/payrun/payrun/fixtures"
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/runs"
 )
@@ -228,4 +229,33 @@ func TestTenancy(t *testing.T) {
 	if !ok {
 		t.Error("a Lünen session changed Unna's lines")
 	}
+}
+
+func TestRateChangeRecomputesPaidMonths(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 25, "luenen")
+	ctx := context.Background()
+	s1 := b.create(t, "luenen")
+	must(t, b.sign(t, "luenen", "pruefer", s1.ID))
+	must(t, b.sign(t, "luenen", "chef", s1.ID))
+	// the same rates again: no change, nothing to pay
+	rates, err := fixtures.Rates()
+	must(t, err)
+	sup, err := fixtures.ChildSupplements()
+	must(t, err)
+	must(t, b.db.UpsertRates(ctx, rates, sup, "test"))
+	if _, err := runs.Create(ctx, b.db, "luenen", period, runs.Options{}); !errors.Is(err, payrun.ErrNothingToPay) {
+		t.Fatalf("after an unchanged upsert: %v", err)
+	}
+	// a higher AsylbLG § 3a level-1 rate from October 2026
+	extra := payrun.Rate{Table: payrun.TableAsylbLG3a, NeedsLevel: 1, ValidFrom: payrun.MonthOf(2026, time.October).First(), Amount: 600_00}
+	must(t, b.db.UpsertRates(ctx, []payrun.Rate{extra}, nil, "test"))
+	s2 := b.create(t, "luenen")
+	if s2.Total <= 0 {
+		t.Fatalf("rate rise: total %s", s2.Total)
+	}
+	must(t, b.sign(t, "luenen", "pruefer", s2.ID))
+	must(t, b.sign(t, "luenen", "chef", s2.ID))
+	b.extraRates = append(b.extraRates, extra)
+	b.checkExactlyOnce(t, "luenen", period)
 }

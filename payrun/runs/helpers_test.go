@@ -22,9 +22,10 @@ var period = payrun.MonthOf(2026, time.December)
 
 // bundle is one test's database with the fixtures loaded.
 type bundle struct {
-	db        *store.DB
-	url       string                       // application role
-	decisions map[string][]payrun.Decision // per municipality/case_id, as imported
+	db         *store.DB
+	url        string                       // application role
+	decisions  map[string][]payrun.Decision // per municipality/case_id, as imported
+	extraRates []payrun.Rate                // rate rows added after the fixtures
 }
 
 func token(m, login string) string { return "demo-" + m + "-" + login }
@@ -166,7 +167,7 @@ func (b *bundle) checkExactlyOnce(tb testing.TB, m string, through payrun.Month)
 	must(tb, err)
 	sup, err := fixtures.ChildSupplements()
 	must(tb, err)
-	r, err := calc.NewRates(rates, sup)
+	r, err := calc.NewRates(append(rates, b.extraRates...), sup)
 	must(tb, err)
 	c := calc.NewCalculator(r, calc.Policy{})
 	due := map[cell]payrun.Cents{}

@@ -118,7 +118,12 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         SELECT min(valid_from) INTO since FROM old_rows;
     ELSE
-        SELECT least((SELECT min(valid_from) FROM new_rows), (SELECT min(valid_from) FROM old_rows)) INTO since;
+        -- only rows whose content changed (an upsert of the same amount is
+        -- no change)
+        SELECT least(min(n.valid_from), min(o.valid_from)) INTO since
+        FROM new_rows n FULL JOIN old_rows o ON o.valid_from = n.valid_from
+             AND (to_jsonb(o) - 'created_at' - 'created_by') = (to_jsonb(n) - 'created_at' - 'created_by')
+        WHERE n.valid_from IS NULL OR o.valid_from IS NULL;
     END IF;
     PERFORM payrun_rates_lower_all(since);
     RETURN NULL;
