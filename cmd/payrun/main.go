@@ -57,6 +57,7 @@ func commands() []command {
 		{"serve", "HTTP server (/healthz, /readyz, /metrics) and the scheduler ([--addr :8080] [--tick D] [--lease D])", cmdServe},
 		{"worker", "the scheduler only, for more instances ([--tick D] [--lease D])", cmdWorker},
 		{"jobs", "list the scheduler's job history ([--municipality KEY] [--state S] [--kind K] [--limit N])", cmdJobs},
+		{"bench", "benchmark on a scratch database: import, run creation, signatures, export (--cases N [--municipalities K] [--workers W] [--keep])", cmdBench},
 		{"audit verify", "check the audit trail's hash chain", cmdAuditVerify},
 	}
 }

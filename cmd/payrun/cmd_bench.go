@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/payrun/payrun/fixtures"
+	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/export"
+	"github.com/payrun/payrun/payrun/pgserver"
+	"github.com/payrun/payrun/payrun/runs"
+	"github.com/payrun/payrun/payrun/store"
+)
+
+// benchPeriod is the month the bench's runs pay: after the last generated
+// start date (2026-11-30), so every open case pays.
+var benchPeriod = payrun.MonthOf(2026, time.December)
+
+// benchStage is one measured stage of the bench.
+type benchStage struct {
+	Name       string  `json:"name"`
+	Seconds    float64 `json:"seconds"`
+	Rows       int64   `json:"rows"`
+	RowsPerSec float64 `json:"rows_per_sec"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"` // VmHWM of the whole process so far
+	DBSizeMiB  float64 `json:"db_size_mib"`
+}
+
+// benchResult is the output of payrun bench.
+type benchResult struct {
+	Cases          int              `json:"cases"`
+	Municipalities int              `json:"municipalities"`
+	Workers        int              `json:"workers"`
+	Period         string           `json:"period"`
+	Stages         []benchStage     `json:"stages"`
+	RunPathSeconds float64          `json:"run_path_seconds"` // run creation to export, wall
+	Files          map[string]int64 `json:"file_bytes"`
+	Lines          int64            `json:"run_lines"`
+	Total          string           `json:"payments_total"`
+	Reconciled     bool             `json:"reconciled"`
+	Dir            string           `json:"dir,omitempty"` // kept with --keep
+}
+
+// cmdBench is `payrun bench`: a scratch embedded database, N generated
+// cases over K municipalities, import, run creation, two signatures and
+// export per municipality; it prints per stage wall time, rows/s, peak
+// RSS and database size, and checks that the results reconcile.
+func cmdBench(ctx context.Context, env *Env, args []string) error {
+	fs := env.flagSet("bench")
+	n := fs.Int("cases", 100_000, "generated cases, spread over the municipalities")
+	k := fs.Int("municipalities", len(fixtures.MunicipalityKeys), "municipalities (1–6)")
+	workers := fs.Int("workers", 1, "municipalities computed and exported concurrently")
+	keep := fs.Bool("keep", false, "keep the scratch database and files (else deleted)")
+	seed := fs.Int64("seed", 1, "seed of the generator")
+	if err := fs.Parse(args); err != nil {
+		return badInput(err)
+	}
+	if *n < 1 || *k < 1 || *k > len(fixtures.MunicipalityKeys) || *workers < 1 {
+		return badInput(errors.New("usage: payrun bench --cases N (≥ 1) [--municipalities 1..6] [--workers W ≥ 1] [--keep]"))
+	}
+	dir, err := os.MkdirTemp("", "payrun-bench-")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	b := &bench{env: env, dir: dir, res: benchResult{Cases: *n, Municipalities: *k, Workers: *workers,
+		Period: benchPeriod.String(), Files: map[string]int64{}}}
+	err = b.run(ctx, *n, *k, *workers, *seed)
+	if stopErr := b.stop(ctx); err == nil {
+		err = stopErr
+	}
+	if *keep {
+		b.res.Dir = dir
+	} else if rmErr := os.RemoveAll(dir); err == nil && rmErr != nil {
+		err = fmt.Errorf("bench: remove %s: %w", dir, rmErr)
+	}
+	if err != nil {
+		return err
+	}
+	return env.print(b.res, b.text())
+}
+
+type bench struct {
+	env     *Env
+	dir     string
+	db      *store.DB
+	started bool
+	res     benchResult
+	last    time.Time
+}
+
+func (b *bench) pgOptions() pgserver.Options {
+	return pgserver.Options{Home: filepath.Join(b.dir, "home"), BinDir: b.env.Getenv("PAYRUN_PG_BINDIR"), Log: b.env.Log, Scratch: true}
+}
+
+func (b *bench) stop(ctx context.Context) error {
+	if b.db != nil {
+		b.db.Close()
+	}
+	if !b.started {
+		return nil
+	}
+	if _, err := pgserver.Stop(ctx, b.pgOptions()); err != nil {
+		return fmt.Errorf("bench: stop database: %w", err)
+	}
+	return nil
+}
+
+// stage records a stage that ended now.
+func (b *bench) stage(ctx context.Context, name string, took time.Duration, rows int64) {
+	s := benchStage{Name: name, Seconds: took.Seconds(), Rows: rows, PeakRSSMiB: peakRSSMiB()}
+	if took > 0 {
+		s.RowsPerSec = float64(rows) / took.Seconds()
+	}
+	var size int64
+	if err := b.db.Pool().QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&size); err == nil {
+		s.DBSizeMiB = float64(size) / (1 << 20)
+	}
+	b.res.Stages = append(b.res.Stages, s)
+}
+
+func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
+	start := time.Now()
+	srv, err := pgserver.Start(ctx, b.pgOptions())
+	if err != nil {
+		return fmt.Errorf("bench: start database: %w", err)
+	}
+	b.started = true
+	if b.db, err = store.Open(ctx, srv.URL("payrun"), b.env.Log); err != nil {
+		return err
+	}
+	if err := b.db.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := loadFixtures(ctx, b.db, 0, seed); err != nil {
+		return fmt.Errorf("bench: fixtures: %w", err)
+	}
+	keys := fixtures.MunicipalityKeys[:k]
+	if err := benchUsers(ctx, b.db, keys); err != nil {
+		return err
+	}
+	b.stage(ctx, "setup", time.Since(start), 0)
+
+	start = time.Now()
+	imp, err := benchImport(ctx, b.db, n, seed, keys)
+	if err != nil {
+		return fmt.Errorf("bench: import: %w", err)
+	}
+	b.stage(ctx, "import", time.Since(start), int64(imp.New))
+
+	var (
+		mu                sync.Mutex
+		create, sign, exp time.Duration
+		lines, txs        int64
+		firstErr          error
+		summaries         []store.RunSummary
+		manifests         []export.Manifest
+		todo              = make(chan string)
+		wg                sync.WaitGroup
+		runStart          = time.Now()
+		exportDir         = filepath.Join(b.dir, "out")
+		fail              = func(err error) { mu.Lock(); firstErr = errors.Join(firstErr, err); mu.Unlock() }
+		add               = func(d *time.Duration, t time.Duration) { mu.Lock(); *d += t; mu.Unlock() }
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range todo {
+				t := time.Now()
+				s, err := runs.Create(ctx, b.db, m, benchPeriod, runs.Options{Actor: "bench"})
+				if err != nil {
+					fail(err)
+					continue
+				}
+				add(&create, time.Since(t))
+				t = time.Now()
+				for _, login := range []string{"checker", "approver"} {
+					if _, err := runs.Sign(ctx, b.db, benchToken(m, login), s.ID, fmt.Sprintf("%x", s.Digest), time.Now()); err != nil {
+						fail(fmt.Errorf("bench: sign run %d of %s as %s: %w", s.ID, m, login, err))
+					}
+				}
+				add(&sign, time.Since(t))
+				t = time.Now()
+				u, err := b.db.UserByToken(ctx, store.TokenHash("demo-"+m+"-kasse"))
+				if err != nil {
+					fail(err)
+					continue
+				}
+				man, err := export.Run(ctx, b.db, s.ID, filepath.Join(exportDir, m), export.Options{
+					Municipality: m, ActorID: u.ID, Actor: u.Login, Log: b.env.Log})
+				if err != nil {
+					fail(fmt.Errorf("bench: export run %d of %s: %w", s.ID, m, err))
+					continue
+				}
+				add(&exp, time.Since(t))
+				mu.Lock()
+				summaries, manifests = append(summaries, s), append(manifests, man)
+				lines += s.Lines
+				for _, f := range man.Files {
+					txs += int64(f.Transactions)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, m := range keys {
+		todo <- m
+	}
+	close(todo)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	wall := time.Since(runStart)
+	b.stage(ctx, "run create (Σ over municipalities)", create, lines)
+	b.stage(ctx, "sign ×2 (Σ)", sign, int64(2*len(keys)))
+	b.stage(ctx, "export (Σ)", exp, txs)
+	b.stage(ctx, fmt.Sprintf("run path wall (%d workers)", workers), wall, lines)
+	b.res.RunPathSeconds = wall.Seconds()
+	b.res.Lines = lines
+	return b.reconcile(ctx, exportDir, summaries, manifests)
+}
+
+// benchUsers creates a checker and an approver without a payment limit
+// per municipality for the bench's signatures.
+func benchUsers(ctx context.Context, db *store.DB, keys []string) error {
+	hash, err := bcrypt.GenerateFromPassword([]byte("bench"), bcrypt.MinCost)
+	if err != nil {
+		return fmt.Errorf("bench: users: %w", err)
+	}
+	for _, m := range keys {
+		for _, u := range []payrun.User{
+			{Municipality: m, Login: "bench-checker", DisplayName: "Bench checker", Roles: []payrun.RoleGrant{{Role: payrun.RoleChecker}}},
+			{Municipality: m, Login: "bench-approver", DisplayName: "Bench approver", Roles: []payrun.RoleGrant{{Role: payrun.RoleApprover, Limit: 1_000_000_000_00}}},
+		} {
+			if _, err := db.EnsureUser(ctx, u, string(hash), benchToken(m, strings.TrimPrefix(u.Login, "bench-")), time.Now()); err != nil {
+				return fmt.Errorf("bench: user %s/%s: %w", m, u.Login, err)
+			}
+		}
+	}
+	return nil
+}
+
+func benchToken(m, role string) string { return "bench-" + m + "-" + role }
+
+// benchImport imports n generated cases spread over keys through the
+// importer's COPY path, generated in-process.
+func benchImport(ctx context.Context, db *store.DB, n int, seed int64, keys []string) (store.ImportResult, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		bw := bufio.NewWriterSize(pw, 1<<16)
+		var err error
+		for i, m := range keys {
+			share := n / len(keys)
+			if i < n%len(keys) {
+				share++
+			}
+			if err = writeCases(bw, seed, share, m); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	res, err := db.Import(ctx, pr, store.ImportOptions{Actor: "bench", Source: "bench"})
+	pr.CloseWithError(io.ErrClosedPipe)
+	return res, err
+}
+
+// reconcile checks the bench's own results: per run, Σ pain.001 + cash =
+// Σ payment lines in the database = the run's total; the bookings journal
+// balances and has the lines the manifest says.
+func (b *bench) reconcile(ctx context.Context, dir string, ss []store.RunSummary, ms []export.Manifest) error {
+	var total payrun.Cents
+	var problems []string
+	for i, s := range ss {
+		m := ms[i]
+		var files payrun.Cents
+		for _, f := range m.Files {
+			fi, err := os.Stat(filepath.Join(dir, s.Municipality, f.Name))
+			if err != nil {
+				return fmt.Errorf("bench: %w", err)
+			}
+			b.res.Files[f.Kind] += fi.Size()
+			switch f.Kind {
+			case export.KindPain001, export.KindCash:
+				c, err := payrun.ParseCents(f.Total)
+				if err != nil {
+					return fmt.Errorf("bench: %s total %q: %w", f.Name, f.Total, err)
+				}
+				files += c
+			case export.KindBookingsJSON:
+				debit, credit, lines, err := sumBookings(filepath.Join(dir, s.Municipality, f.Name))
+				if err != nil {
+					return err
+				}
+				if debit != credit || lines != f.Lines {
+					problems = append(problems, fmt.Sprintf("%s: debits %s, credits %s, %d lines (manifest %d)", f.Name, debit, credit, lines, f.Lines))
+				}
+			}
+		}
+		var dbSum payrun.Cents
+		err := b.db.WithTx(ctx, s.Municipality, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT coalesce(sum(amount) * 100, 0)::bigint FROM run_lines
+				WHERE municipality = $1 AND run_id = $2 AND kind = 'payment'`, s.Municipality, s.ID).Scan(&dbSum)
+		})
+		if err != nil {
+			return fmt.Errorf("bench: sum lines of run %d: %w", s.ID, err)
+		}
+		if files != dbSum || dbSum != s.Total {
+			problems = append(problems, fmt.Sprintf("run %d (%s): files %s, payment lines %s, run total %s", s.ID, s.Municipality, files, dbSum, s.Total))
+		}
+		total += s.Total
+	}
+	b.res.Total = total.String()
+	if len(problems) > 0 {
+		return fmt.Errorf("bench: results do not reconcile:\n  %s", strings.Join(problems, "\n  "))
+	}
+	b.res.Reconciled = true
+	return nil
+}
+
+// sumBookings adds up a bookings JSON Lines file's entries.
+func sumBookings(name string) (debit, credit payrun.Cents, lines int64, err error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		var e struct {
+			Record string `json:"record"`
+			Side   string `json:"side"`
+			Amount string `json:"amount"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return 0, 0, 0, fmt.Errorf("bench: %s: %w", name, err)
+		}
+		if e.Record == "control" {
+			continue
+		}
+		c, err := payrun.ParseCents(e.Amount)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("bench: %s: amount %q: %w", name, e.Amount, err)
+		}
+		switch e.Side {
+		case "debit":
+			debit += c
+		case "credit":
+			credit += c
+		default:
+			return 0, 0, 0, fmt.Errorf("bench: %s: side %q", name, e.Side)
+		}
+		lines++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: %s: %w", name, err)
+	}
+	return debit, credit, lines, nil
+}
+
+// peakRSSMiB is the process's peak resident set (VmHWM), 0 when unknown.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return 0
+			}
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func (b *bench) text() string {
+	r := &b.res
+	var s strings.Builder
+	fmt.Fprintf(&s, "bench: %d cases, %d municipalities, %d workers, period %s\n", r.Cases, r.Municipalities, r.Workers, r.Period)
+	fmt.Fprintf(&s, "  %-36s %9s %11s %12s %12s %10s\n", "stage", "wall s", "rows", "rows/s", "peak RSS MiB", "DB MiB")
+	for _, st := range r.Stages {
+		fmt.Fprintf(&s, "  %-36s %9.2f %11d %12.0f %12.1f %10.1f\n", st.Name, st.Seconds, st.Rows, st.RowsPerSec, st.PeakRSSMiB, st.DBSizeMiB)
+	}
+	for _, k := range []string{export.KindPain001, export.KindCash, export.KindBookings, export.KindBookingsJSON} {
+		fmt.Fprintf(&s, "  files %-14s %12d bytes\n", k, r.Files[k])
+	}
+	fmt.Fprintf(&s, "  run lines %d, payments %s, reconciled: %v", r.Lines, r.Total, r.Reconciled)
+	if r.Dir != "" {
+		fmt.Fprintf(&s, "\n  kept in %s", r.Dir)
+	}
+	return s.String()
+}
