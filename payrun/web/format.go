@@ -22,6 +22,11 @@ var funcs = template.FuncMap{
 	"role":      roleName,
 	"warning":   warningName,
 	"add":       func(a, b int) int { return a + b },
+	"euroText":  euroText,
+	"iban":      ibanGroups,
+	"fileKind":  fileKindName,
+	"warnSums":  warningSums,
+	"warnHint":  warningHint,
 	"dict2":     func(title string, rows []sum) map[string]any { return map[string]any{"Title": title, "Rows": rows} },
 }
 
@@ -135,4 +140,68 @@ func lookup[K ~string](k K, names map[K]string) string {
 		return n
 	}
 	return string(k)
+}
+
+// euroText formats a decimal amount as written in a manifest ("1234.5")
+// the German way; other text is returned as it is.
+func euroText(s string) string {
+	c, err := payrun.ParseCents(s)
+	if err != nil {
+		return s
+	}
+	return euro(c)
+}
+
+// ibanGroups writes an IBAN in groups of four characters, as printed on
+// paper ("DE45 3005 0110 ...").
+func ibanGroups(iban string) string {
+	var b strings.Builder
+	for i, r := range strings.ReplaceAll(iban, " ", "") {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func fileKindName(kind string) string {
+	return lookup(kind, map[string]string{
+		"pain.001": "SEPA-Überweisungsdatei für die Bank (pain.001)", "cash": "Barauszahlungen (CSV)",
+		"bookings": "Buchungsdatei für die Finanzsoftware (CSV)", "bookings-json": "Buchungsdatei (JSON Lines)",
+	})
+}
+
+// warningSum is one kind of risk warning with its count and amount.
+type warningSum struct {
+	Kind   string
+	Count  int
+	Amount payrun.Cents
+}
+
+// warningSums groups warnings by kind, in the order they first appear.
+func warningSums(ws []warningRow) []warningSum {
+	var out []warningSum
+	idx := map[string]int{}
+	for _, w := range ws {
+		i, ok := idx[w.Kind]
+		if !ok {
+			i = len(out)
+			idx[w.Kind] = i
+			out = append(out, warningSum{Kind: w.Kind})
+		}
+		out[i].Count++
+		out[i].Amount += w.Amount
+	}
+	return out
+}
+
+// warningHint says what to check for a kind of warning.
+func warningHint(kind string) string {
+	return map[string]string{
+		"first_iban":      "Neue Bankverbindung: Stimmt die IBAN mit der Akte überein (z. B. schriftliche Mitteilung der Person)?",
+		"shared_iban":     "Mehrere Fälle zahlen auf dasselbe Konto: Ist das gewollt (z. B. Vermieter, Betreuer)?",
+		"amount_jump":     "Der Betrag weicht stark vom Vormonat ab: Liegt eine Änderung im Bescheid vor?",
+		"above_threshold": "Hohe Einzelzahlung: Bitte Bescheid und Berechnung ansehen.",
+	}[kind]
 }
