@@ -97,8 +97,14 @@ func TestBrowserFourEyes(t *testing.T) {
 	if s := text("status"); s != "Festgestellt" {
 		t.Fatalf("after Feststellung the state is %q", s)
 	}
-	// … and may not release it too: one person cannot do both.
-	must(t, chromedp.Do(ctx, confirm("freigeben")))
+	// … and may not release it too: one person cannot do both. The page
+	// offers no release button to them any more; the confirmation page,
+	// opened directly, is refused on the server.
+	if msg := text("eigene-feststellung"); !strings.Contains(msg, "andere") {
+		t.Errorf("after own Feststellung: %q", msg)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Navigate(run+"/sign"), chromedp.WaitVisible(chromedp.ID("bestaetigen")),
+		chromedp.Click(chromedp.ID("bestaetigen")), chromedp.WaitVisible(chromedp.ID("meldung"))))
 	if msg, s := text("meldung"), text("status"); !strings.Contains(msg, "Die Freigabe muss eine andere Person erteilen als die Feststellung (Vier-Augen-Prinzip).") || s != "Festgestellt" {
 		t.Fatalf("same person's release: message %q, state %q", msg, s)
 	}

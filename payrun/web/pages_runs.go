@@ -82,6 +82,8 @@ type runDetailData struct {
 	Message   *struct{ Class, Text string }
 	CanSign   string // "establish", "release" or ""
 	CanExport bool
+	// SignedByYou: the user gave the first signature, so may not release.
+	SignedByYou bool
 }
 
 type detailsView struct {
@@ -129,10 +131,13 @@ func (p *Pages) runDetail(w http.ResponseWriter, r *http.Request, u *sessionUser
 	if m, ok := messages[q.Get("meldung")]; ok {
 		d.Message = &m
 	}
+	for _, s := range d.Details.Signatures {
+		d.SignedByYou = d.SignedByYou || s.Login == u.Login
+	}
 	switch {
 	case d.Run.State == payrun.RunProposed && u.Has(payrun.RoleChecker):
 		d.CanSign = "establish"
-	case d.Run.State == payrun.RunEstablished && u.Has(payrun.RoleApprover):
+	case d.Run.State == payrun.RunEstablished && u.Has(payrun.RoleApprover) && !d.SignedByYou:
 		d.CanSign = "release"
 	}
 	d.CanExport = d.Run.State == payrun.RunReleased && u.Has(payrun.RoleCashier)
