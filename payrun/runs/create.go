@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/booking"
 	"github.com/payrun/payrun/payrun/calc"
 	"github.com/payrun/payrun/payrun/store"
 )
@@ -33,8 +34,17 @@ type Options struct {
 // or the existing proposed run of the municipality recomputed under its id.
 // It returns the run's summary, or an error wrapping payrun.ErrNothingToPay
 // when no line results (then no run exists afterwards).
+//
+// Every line must have its accounts in the municipality's chart (its own
+// account rules over the county defaults); the first line without one
+// aborts the creation with an error wrapping booking.ErrMissingRule that
+// names law, component, cost bearer and account kind, and no run is left.
 func Create(ctx context.Context, db *store.DB, municipality string, period payrun.Month, opts Options) (store.RunSummary, error) {
-	b := &builder{h: sha256.New()}
+	chart, err := db.LoadChart(ctx, municipality)
+	if err != nil {
+		return store.RunSummary{}, fmt.Errorf("runs: create %s %s: %w", municipality, period, err)
+	}
+	b := &builder{h: sha256.New(), chart: chart}
 	s, err := db.BuildRun(ctx, municipality, period, store.BuildOptions{
 		CreatedBy: opts.CreatedBy, Actor: opts.Actor, BatchCases: opts.BatchCases,
 		AfterBatchFunc: opts.AfterBatchFunc, Now: opts.Now, Warnings: opts.Warnings,
@@ -55,6 +65,7 @@ type builder struct {
 	lines  []calc.Line
 	h      hash.Hash
 	buf    []byte
+	chart  *booking.Chart
 }
 
 func (b *builder) Start(s *store.RunStart) error {
@@ -96,6 +107,9 @@ func (b *builder) Case(c *store.RunCase, out []store.RunLine) ([]store.RunLine, 
 	}
 	for i := range b.lines {
 		l := &b.lines[i]
+		if err := b.checkAccounts(l); err != nil {
+			return out, fmt.Errorf("case %s %s: %w", c.CaseID, l.Month, err)
+		}
 		out = append(out, store.RunLine{CaseID: c.CaseID, Month: l.Month, Payee: l.Payee, Component: l.Component,
 			Kind: l.Kind, Amount: l.Amount, Law: l.Law, CostBearer: l.CostBearer, DecisionID: l.DecisionID, ReclaimID: l.ReclaimID})
 		b.buf = AppendCanonicalLine(b.buf[:0], &out[len(out)-1])
@@ -105,3 +119,14 @@ func (b *builder) Case(c *store.RunCase, out []store.RunLine) ([]store.RunLine, 
 }
 
 func (b *builder) Digest() []byte { return b.h.Sum(nil) }
+
+// checkAccounts resolves both accounts line l is booked on (array lookups,
+// no allocation when they exist).
+func (b *builder) checkAccounts(l *calc.Line) error {
+	main, counter := booking.RequiredKinds(l.Kind, l.Component)
+	if _, err := b.chart.Resolve(l.Law, l.Component, l.CostBearer, main); err != nil {
+		return err
+	}
+	_, err := b.chart.Resolve(l.Law, l.Component, l.CostBearer, counter)
+	return err
+}

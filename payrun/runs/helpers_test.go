@@ -50,6 +50,12 @@ func setup(tb testing.TB, n int, municipalities ...string) *bundle {
 	sup, err := fixtures.ChildSupplements()
 	must(tb, err)
 	must(tb, db.UpsertRates(ctx, rates, sup, "test"))
+	accounts, err := fixtures.Accounts()
+	must(tb, err)
+	must(tb, db.UpsertAccounts(ctx, accounts))
+	rules, err := fixtures.AccountRules()
+	must(tb, err)
+	must(tb, db.UpsertAccountRules(ctx, rules))
 	for _, du := range fixtures.Users() {
 		if _, err := db.EnsureUser(ctx, du.User, "", du.Token, time.Now()); err != nil {
 			tb.Fatal(err)
