@@ -27,6 +27,7 @@ var funcs = template.FuncMap{
 	"fileKind":  fileKindName,
 	"warnSums":  warningSums,
 	"warnHint":  warningHint,
+	"table":     tableName,
 	"dict2":     func(title string, rows []sum) map[string]any { return map[string]any{"Title": title, "Rows": rows} },
 }
 
@@ -204,4 +205,11 @@ func warningHint(kind string) string {
 		"amount_jump":     "Der Betrag weicht stark vom Vormonat ab: Liegt eine Änderung im Bescheid vor?",
 		"above_threshold": "Hohe Einzelzahlung: Bitte Bescheid und Berechnung ansehen.",
 	}[kind]
+}
+
+func tableName(t payrun.RateTable) string {
+	return lookup(t, map[payrun.RateTable]string{
+		payrun.TableSGB12: "SGB XII – Regelbedarfsstufen", payrun.TableSGB2: "SGB II – Regelbedarfe",
+		payrun.TableAsylbLG2: "§ 2 AsylbLG – Analogleistungen", payrun.TableAsylbLG3a: "§ 3a AsylbLG – Bedarfsstufen",
+	})
 }

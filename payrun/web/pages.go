@@ -117,6 +117,8 @@ func (p *Pages) routes() {
 	p.mux.Handle("POST /runs/{id}/export", p.auth(p.export))
 	p.mux.Handle("GET /runs/{id}/files/{name}", p.auth(p.download))
 	p.mux.Handle("GET /rates", p.auth(p.rates))
+	p.mux.Handle("POST /rates/preview", p.auth(p.ratePreviewPage))
+	p.mux.Handle("POST /rates", p.auth(p.saveRate))
 }
 
 // Handler returns the pages with the security headers on every response.

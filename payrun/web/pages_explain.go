@@ -82,8 +82,12 @@ func (p *Pages) rates(w http.ResponseWriter, r *http.Request, u *sessionUser) {
 		p.fail(w, r, u, payrun.ErrForbidden)
 		return
 	}
+	p.ratesPage(w, r, u, http.StatusOK, ratesData{})
+}
+
+// rateRows lists every rate, marking the rows of the user's tables.
+func (p *Pages) rateRows(ctx context.Context, u *sessionUser) ([]rateRow, error) {
 	var rows []rateRow
-	ctx := r.Context()
 	err := p.cfg.DB.WithTx(ctx, u.Municipality, func(tx pgx.Tx) error {
 		q, err := tx.Query(ctx, `SELECT r.rate_table, o.owner_role, r.needs_level, (r.valid_from - DATE '1970-01-01'), (r.amount * 100)::bigint
 			FROM rates r JOIN rate_table_owners o USING (rate_table) ORDER BY 1, 4 DESC, 3`)
@@ -101,8 +105,7 @@ func (p *Pages) rates(w http.ResponseWriter, r *http.Request, u *sessionUser) {
 		return err
 	})
 	if err != nil {
-		p.fail(w, r, u, fmt.Errorf("web: rates: %w", err))
-		return
+		return nil, fmt.Errorf("web: rates: %w", err)
 	}
-	p.render(w, http.StatusOK, "rates.html", view{Title: "Regelsätze", User: u, CSRF: u.csrf, Data: rows})
+	return rows, nil
 }
