@@ -135,6 +135,21 @@ func TestBrowserFourEyes(t *testing.T) {
 	if strings.Contains(cookie, "payrun_session") { // HttpOnly
 		t.Errorf("session cookie readable by scripts: %q", cookie)
 	}
+	must(t, chromedp.Do(ctx, logout))
+
+	// The county previews a new rate: next month's totals per municipality.
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/login"),
+		chromedp.SetValue(chromedp.ID("kommune"), "kreis_unna"),
+		chromedp.SetValue(chromedp.ID("login"), "kreis"),
+		chromedp.SetValue(chromedp.ID("passwort"), "demo-kreis"),
+		chromedp.Click(chromedp.ID("anmelden")), chromedp.WaitVisible(chromedp.ID("neuer-satz")),
+		chromedp.SetValue(chromedp.ID("gueltig_ab"), (period).First().Time(time.UTC).Format("02.01.2006")),
+		chromedp.SetValue(chromedp.ID("stufe"), "1"),
+		chromedp.SetValue(chromedp.ID("betrag"), "600,00"),
+		chromedp.Click(chromedp.ID("vorschau-zeigen")), chromedp.WaitVisible(chromedp.ID("auswirkung"))))
+	shot("regelsaetze-vorschau.png")
+
 	pain := download(t, e, e.srv.URL+href.Value, filepath.Join(artifactDir(t), "pain001.xml"))
 	f, err := os.Open(pain)
 	must(t, err)

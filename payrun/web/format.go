@@ -28,6 +28,7 @@ var funcs = template.FuncMap{
 	"warnSums":  warningSums,
 	"warnHint":  warningHint,
 	"table":     tableName,
+	"euroDiff":  euroDiff,
 	"dict2":     func(title string, rows []sum) map[string]any { return map[string]any{"Title": title, "Rows": rows} },
 }
 
@@ -212,4 +213,15 @@ func tableName(t payrun.RateTable) string {
 		payrun.TableSGB12: "SGB XII – Regelbedarfsstufen", payrun.TableSGB2: "SGB II – Regelbedarfe",
 		payrun.TableAsylbLG2: "§ 2 AsylbLG – Analogleistungen", payrun.TableAsylbLG3a: "§ 3a AsylbLG – Bedarfsstufen",
 	})
+}
+
+// euroDiff formats a change with its sign: "+1.234,56 €", "-0,50 €", "±0,00 €".
+func euroDiff(c payrun.Cents) string {
+	switch {
+	case c > 0:
+		return "+" + euro(c)
+	case c == 0:
+		return "±" + euro(c)
+	}
+	return euro(c)
 }

@@ -45,7 +45,7 @@ func TestPagesRates(t *testing.T) {
 	if st != http.StatusOK || !strings.Contains(body, `id="auswirkung"`) || !strings.Contains(body, "Unna") || !strings.Contains(body, "Schwerte") {
 		t.Fatalf("preview: %d %.500s", st, body)
 	}
-	if i := strings.Index(body, "<tfoot>"); i < 0 || strings.Contains(body[i:], "<strong>0,00 €</strong>") {
+	if i := strings.Index(body, "<tfoot>"); i < 0 || strings.Contains(body[i:], "<strong>±0,00 €</strong>") {
 		t.Errorf("preview shows no change of the totals: %.600s", body[max(i, 0):])
 	}
 	if n := count(`SELECT count(*) FROM rates`); n != rates {
