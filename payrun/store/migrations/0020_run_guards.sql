@@ -51,21 +51,45 @@ ALTER TABLE cases ADD COLUMN recompute_gen bigint NOT NULL DEFAULT 0;
 -- transaction under the municipality lock, which deletes the old lines of a
 -- recomputed run first; tests race creators and count distinct lines.
 
--- Cases: a new case, or recompute_from lowered (or reset to NULL = from the
--- first decision), takes the municipality lock and a new generation.
+-- Cases: every statement that inserts or updates cases first takes the
+-- lock of the municipality in scope (of every municipality, in key order,
+-- in the operator scope '*'), once per statement rather than once per row;
+-- a new case gets a new generation by the column default, a lowered (or
+-- reset) recompute_from by the row trigger. Both happen under the lock, so
+-- a change not seen by a run's creation always has a generation above the
+-- run's.
+ALTER TABLE cases ALTER COLUMN recompute_gen SET DEFAULT nextval('recompute_gen');
+
+CREATE FUNCTION payrun_lock_scope() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    scope text := current_setting('payrun.municipality', true);
+    m text;
+BEGIN
+    IF scope IS NOT NULL AND scope <> '' AND scope <> '*' THEN
+        PERFORM payrun_lock_municipality(scope);
+    ELSE
+        FOR m IN SELECT key FROM municipalities ORDER BY key LOOP
+            PERFORM payrun_lock_municipality(m);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER cases_lock BEFORE INSERT OR UPDATE ON cases
+    FOR EACH STATEMENT EXECUTE FUNCTION payrun_lock_scope();
+
 CREATE FUNCTION payrun_cases_gen() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT'
-       OR (NEW.recompute_from IS NULL AND OLD.recompute_from IS NOT NULL)
+    IF (NEW.recompute_from IS NULL AND OLD.recompute_from IS NOT NULL)
        OR NEW.recompute_from < OLD.recompute_from THEN
-        PERFORM payrun_lock_municipality(NEW.municipality);
         NEW.recompute_gen := nextval('recompute_gen');
     END IF;
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER cases_gen BEFORE INSERT OR UPDATE OF recompute_from ON cases
+CREATE TRIGGER cases_gen BEFORE UPDATE OF recompute_from ON cases
     FOR EACH ROW EXECUTE FUNCTION payrun_cases_gen();
 
 -- New decisions lower their case's recompute_from to their first month
