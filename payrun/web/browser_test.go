@@ -91,6 +91,16 @@ func TestBrowserFourEyes(t *testing.T) {
 	// A checker (who also holds approver rights) establishes the run …
 	must(t, chromedp.Do(ctx, login("doppelrolle")))
 	shot("zahllaeufe.png")
+	// Keyboard use: the first Tab reaches the skip link, with a visible focus.
+	must(t, chromedp.Do(ctx, chromedp.KeyEvent("\t")))
+	focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.textContent + "|" + getComputedStyle(document.activeElement).outlineStyle`))
+	must(t, err)
+	if focused != "Zum Inhalt springen|solid" {
+		t.Errorf("after Tab: focused %q, want the skip link with a solid outline", focused)
+	}
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(artifactDir(t), "tastatur-fokus.png"), b, 0o644))
 	must(t, chromedp.Do(ctx, chromedp.Navigate(run), chromedp.WaitVisible(chromedp.ID("feststellen"))))
 	shot("zahllauf-vorgeschlagen.png")
 	must(t, chromedp.Do(ctx, confirm("feststellen")))
