@@ -59,6 +59,8 @@ func commands() []command {
 		{"jobs", "list the scheduler's job history ([--municipality KEY] [--state S] [--kind K] [--limit N])", cmdJobs},
 		{"bench", "benchmark on a scratch database: import, run creation, signatures, export (--cases N [--municipalities K] [--workers W] [--keep])", cmdBench},
 		{"audit verify", "check the audit trail's hash chain", cmdAuditVerify},
+		{"report fluag", "AsylbLG person-months per month by category, § 4 FlüAG NRW (--municipality KEY --from YYYY-MM --to YYYY-MM); CSV", cmdReportFlueAG},
+		{"report 46a", "§ 46a SGB XII net expenditure per quarter from exported runs (--municipality KEY --year YYYY); CSV", cmdReport46a},
 	}
 }
 
