@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ type benchResult struct {
 	Municipalities int              `json:"municipalities"`
 	Workers        int              `json:"workers"`
 	Period         string           `json:"period"`
+	Backlog        bool             `json:"backlog"`
 	Stages         []benchStage     `json:"stages"`
 	RunPathSeconds float64          `json:"run_path_seconds"` // run creation to export, wall
 	Files          map[string]int64 `json:"file_bytes"`
@@ -65,6 +67,8 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	workers := fs.Int("workers", 1, "municipalities computed and exported concurrently")
 	keep := fs.Bool("keep", false, "keep the scratch database and files (else deleted)")
 	seed := fs.Int64("seed", 1, "seed of the generator")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export) to this file")
+	backlog := fs.Bool("backlog", false, "compute every case from its first month (back pay since 2025) instead of the period only")
 	if err := fs.Parse(args); err != nil {
 		return badInput(err)
 	}
@@ -77,6 +81,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	}
 	b := &bench{env: env, dir: dir, res: benchResult{Cases: *n, Municipalities: *k, Workers: *workers,
 		Period: benchPeriod.String(), Files: map[string]int64{}}}
+	b.backlog, b.cpuProfile = *backlog, *cpuProfile
 	err = b.run(ctx, *n, *k, *workers, *seed)
 	if stopErr := b.stop(ctx); err == nil {
 		err = stopErr
@@ -97,8 +102,10 @@ type bench struct {
 	dir     string
 	db      *store.DB
 	started bool
+	backlog bool
+	// cpuProfile names the file for a CPU profile of the run path.
+	cpuProfile string
 	res     benchResult
-	last    time.Time
 }
 
 func (b *bench) pgOptions() pgserver.Options {
@@ -159,6 +166,18 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		return fmt.Errorf("bench: import: %w", err)
 	}
 	b.stage(ctx, "import", time.Since(start), int64(imp.New))
+	if !b.backlog {
+		// A month in steady state: the months before the period were paid
+		// by earlier runs, so each case is computed for the period only
+		// (about one payment per case and payee, as in a real night).
+		err := b.db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE cases SET recompute_from = $1 WHERE recompute_from < $1`, benchPeriod.First().Time(time.UTC))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("bench: steady state: %w", err)
+		}
+	}
 
 	var (
 		mu                sync.Mutex
@@ -174,6 +193,17 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		fail              = func(err error) { mu.Lock(); firstErr = errors.Join(firstErr, err); mu.Unlock() }
 		add               = func(d *time.Duration, t time.Duration) { mu.Lock(); *d += t; mu.Unlock() }
 	)
+	if b.cpuProfile != "" {
+		f, err := os.Create(b.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -230,6 +260,7 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 	b.stage(ctx, "export (Σ)", exp, txs)
 	b.stage(ctx, fmt.Sprintf("run path wall (%d workers)", workers), wall, lines)
 	b.res.RunPathSeconds = wall.Seconds()
+	b.res.Backlog = b.backlog
 	b.res.Lines = lines
 	return b.reconcile(ctx, exportDir, summaries, manifests)
 }
@@ -397,7 +428,11 @@ func peakRSSMiB() float64 {
 func (b *bench) text() string {
 	r := &b.res
 	var s strings.Builder
-	fmt.Fprintf(&s, "bench: %d cases, %d municipalities, %d workers, period %s\n", r.Cases, r.Municipalities, r.Workers, r.Period)
+	mode := "period only (earlier months paid)"
+	if r.Backlog {
+		mode = "backlog: every month since each case's start"
+	}
+	fmt.Fprintf(&s, "bench: %d cases, %d municipalities, %d workers, period %s, %s\n", r.Cases, r.Municipalities, r.Workers, r.Period, mode)
 	fmt.Fprintf(&s, "  %-36s %9s %11s %12s %12s %10s\n", "stage", "wall s", "rows", "rows/s", "peak RSS MiB", "DB MiB")
 	for _, st := range r.Stages {
 		fmt.Fprintf(&s, "  %-36s %9.2f %11d %12.0f %12.1f %10.1f\n", st.Name, st.Seconds, st.Rows, st.RowsPerSec, st.PeakRSSMiB, st.DBSizeMiB)
