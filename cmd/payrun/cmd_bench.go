@@ -68,6 +68,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	keep := fs.Bool("keep", false, "keep the scratch database and files (else deleted)")
 	seed := fs.Int64("seed", 1, "seed of the generator")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export) to this file")
+	logSlow := fs.Int("log-slow", 0, "milliseconds: PostgreSQL logs statements slower than this in the server log (with --keep)")
 	backlog := fs.Bool("backlog", false, "compute every case from its first month (back pay since 2025) instead of the period only")
 	if err := fs.Parse(args); err != nil {
 		return badInput(err)
@@ -81,7 +82,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	}
 	b := &bench{env: env, dir: dir, res: benchResult{Cases: *n, Municipalities: *k, Workers: *workers,
 		Period: benchPeriod.String(), Files: map[string]int64{}}}
-	b.backlog, b.cpuProfile = *backlog, *cpuProfile
+	b.backlog, b.cpuProfile, b.logSlow = *backlog, *cpuProfile, *logSlow
 	err = b.run(ctx, *n, *k, *workers, *seed)
 	if stopErr := b.stop(ctx); err == nil {
 		err = stopErr
@@ -105,6 +106,7 @@ type bench struct {
 	backlog bool
 	// cpuProfile names the file for a CPU profile of the run path.
 	cpuProfile string
+	logSlow    int // ms; 0: off
 	res     benchResult
 }
 
@@ -145,6 +147,17 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		return fmt.Errorf("bench: start database: %w", err)
 	}
 	b.started = true
+	if b.logSlow > 0 {
+		conn, err := pgx.Connect(ctx, srv.AdminURL("postgres"))
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		_, err = conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE payrun SET log_min_duration_statement = %d", b.logSlow))
+		conn.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("bench: --log-slow: %w", err)
+		}
+	}
 	if b.db, err = store.Open(ctx, srv.URL("payrun"), b.env.Log); err != nil {
 		return err
 	}
