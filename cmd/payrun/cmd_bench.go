@@ -89,8 +89,17 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	}
 	if *keep {
 		b.res.Dir = dir
-	} else if rmErr := os.RemoveAll(dir); err == nil && rmErr != nil {
-		err = fmt.Errorf("bench: remove %s: %w", dir, rmErr)
+	} else {
+		// The cluster may live outside the home (when the postgres user
+		// cannot reach it, pgserver links home/pg to a directory of its own).
+		if data, lerr := filepath.EvalSymlinks(filepath.Join(dir, "home", "pg")); lerr == nil && !strings.HasPrefix(data, dir) {
+			if rmErr := os.RemoveAll(data); err == nil && rmErr != nil {
+				err = fmt.Errorf("bench: remove %s: %w", data, rmErr)
+			}
+		}
+		if rmErr := os.RemoveAll(dir); err == nil && rmErr != nil {
+			err = fmt.Errorf("bench: remove %s: %w", dir, rmErr)
+		}
 	}
 	if err != nil {
 		return err
@@ -107,7 +116,7 @@ type bench struct {
 	// cpuProfile names the file for a CPU profile of the run path.
 	cpuProfile string
 	logSlow    int // ms; 0: off
-	res     benchResult
+	res        benchResult
 }
 
 func (b *bench) pgOptions() pgserver.Options {
