@@ -96,6 +96,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 			if rmErr := os.RemoveAll(data); err == nil && rmErr != nil {
 				err = fmt.Errorf("bench: remove %s: %w", data, rmErr)
 			}
+			_ = os.Remove(filepath.Dir(data)) // pgserver's own parent, when empty
 		}
 		if rmErr := os.RemoveAll(dir); err == nil && rmErr != nil {
 			err = fmt.Errorf("bench: remove %s: %w", dir, rmErr)
