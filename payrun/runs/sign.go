@@ -2,7 +2,6 @@ package runs
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -59,29 +58,7 @@ func Sign(ctx context.Context, db *store.DB, token string, runID int64, seenDige
 	if err != nil {
 		return Signed{}, err
 	}
-	d, err := db.RunDetails(ctx, u.Municipality, runID, 0, 0)
-	if err != nil {
-		return Signed{}, fmt.Errorf("runs: sign: %w", err)
-	}
-	seq, role, err := nextSignature(u, &d)
-	if err != nil {
-		return Signed{}, fmt.Errorf("runs: sign run %d as %s: %w", runID, u.Login, err)
-	}
-	if seenDigest != d.Digest || d.Digest == "" {
-		return Signed{}, fmt.Errorf("runs: sign run %d: shown digest %q, run digest %q: %w", runID, seenDigest, d.Digest, payrun.ErrRunChanged)
-	}
-	digest, err := hex.DecodeString(seenDigest)
-	if err != nil {
-		return Signed{}, fmt.Errorf("runs: digest %q: %w", seenDigest, payrun.ErrInvalid)
-	}
-	if err := db.SignRun(ctx, u.Municipality, runID, seq, role, u.ID, u.Login, digest, now); err != nil {
-		return Signed{}, fmt.Errorf("runs: %w", err)
-	}
-	state := payrun.RunEstablished
-	if seq == 2 {
-		state = payrun.RunReleased
-	}
-	return Signed{Run: runID, Seq: seq, Role: role, Login: u.Login, State: state}, nil
+	return SignAs(ctx, db, u, runID, seenDigest, now)
 }
 
 // nextSignature decides which signature u would make on run d.
