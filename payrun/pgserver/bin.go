@@ -90,9 +90,11 @@ func complete(dir string) bool {
 	return true
 }
 
-// dirVersion is N of /usr/lib/postgresql/N/bin (9.6 counts as 9).
-func dirVersion(dir string) float64 {
-	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(dir)), 64)
+// dirVersion is the major version N of /usr/lib/postgresql/N/bin (9.6
+// counts as 9); 0 when the directory name is not a version.
+func dirVersion(dir string) int {
+	major, _, _ := strings.Cut(filepath.Base(filepath.Dir(dir)), ".")
+	v, _ := strconv.Atoi(major)
 	return v
 }
 
