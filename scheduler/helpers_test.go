@@ -48,12 +48,14 @@ func setup(tb testing.TB, municipalities ...string) *store.DB {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `CREATE TABLE executions (municipality text, kind text, scheduled_for timestamptz, arg text)`)
-		return err
+		return nil
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// a test table the application role may use but not create
+	storetest.AdminExec(tb, db.Pool().Config().ConnString(), `CREATE TABLE executions (municipality text, kind text, scheduled_for timestamptz, arg text);
+		GRANT SELECT, INSERT, UPDATE, DELETE ON executions TO `+storetest.Role)
 	return db
 }
 

@@ -168,10 +168,10 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 			return fmt.Errorf("bench: --log-slow: %w", err)
 		}
 	}
-	if b.db, err = store.Open(ctx, srv.URL("payrun"), b.env.Log); err != nil {
+	if err := store.Setup(ctx, srv.AdminURL("payrun"), srv.AppUser(), b.env.Log); err != nil {
 		return err
 	}
-	if err := b.db.Migrate(ctx); err != nil {
+	if b.db, err = store.Open(ctx, srv.URL("payrun"), b.env.Log); err != nil {
 		return err
 	}
 	if _, err := loadFixtures(ctx, b.db, 0, seed); err != nil {

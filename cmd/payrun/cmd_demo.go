@@ -37,19 +37,18 @@ func cmdDemo(ctx context.Context, env *Env, args []string) error {
 		env.Home = filepath.Join(env.Home, "demo")
 	}
 	start := time.Now()
-	u, err := env.DatabaseURL(ctx)
+	owner, err := env.OwnerURL(ctx)
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, u, env.Log)
+	if owner == "" {
+		return badInput(errors.New("demo resets the schema: set PAYRUN_OWNER_DATABASE_URL to the schema owner's URL"))
+	}
+	if err := store.ResetSchema(ctx, owner); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, env)
 	if err != nil {
-		return err
-	}
-	env.OnClose(db.Close)
-	if err := db.ResetSchema(ctx); err != nil {
-		return err
-	}
-	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
 	res, err := loadFixtures(ctx, db, *n, *seed)

@@ -25,7 +25,8 @@ import (
 // Configuration from the environment (flags win):
 //
 //	PAYRUN_HOME          --home: directory of the embedded cluster (default ./var)
-//	PAYRUN_DATABASE_URL  use this PostgreSQL server instead of the embedded one
+//	PAYRUN_DATABASE_URL  use this PostgreSQL server instead of the embedded one (the application role)
+//	PAYRUN_OWNER_DATABASE_URL  with PAYRUN_DATABASE_URL: the schema owner's URL, used to migrate
 //	PAYRUN_LOG_FORMAT    --log-format: text or json
 //	PAYRUN_LOG_LEVEL     --log-level: debug, info, warn or error
 //	PAYRUN_PG_BINDIR     directory of initdb/pg_ctl/postgres (default: PATH, /usr/lib/postgresql/*/bin)
@@ -39,7 +40,8 @@ type Env struct {
 	Log            *zap.Logger
 	Getenv         func(string) string // os.Getenv; tests replace it
 	closers        []func()
-	dbURL          string // cached by DatabaseURL
+	dbURL          string           // cached by DatabaseURL
+	server         *pgserver.Server // the embedded cluster, once started
 }
 
 // NewEnv returns an Env writing to stdout and stderr.
@@ -136,8 +138,29 @@ func (e *Env) DatabaseURL(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	e.server = s
 	e.dbURL = s.URL("payrun")
 	return e.dbURL, nil
+}
+
+// OwnerURL returns the URL of the schema owner, who migrates: the
+// superuser of the embedded cluster, or PAYRUN_OWNER_DATABASE_URL with an
+// external server ("" when unset: the schema must then be migrated already).
+func (e *Env) OwnerURL(ctx context.Context) (string, error) {
+	if _, err := e.DatabaseURL(ctx); err != nil {
+		return "", err
+	}
+	if e.server != nil {
+		return e.server.AdminURL("payrun"), nil
+	}
+	u := e.Getenv("PAYRUN_OWNER_DATABASE_URL")
+	if u == "" {
+		return "", nil
+	}
+	if _, err := pgx.ParseConfig(u); err != nil {
+		return "", badInput(fmt.Errorf("PAYRUN_OWNER_DATABASE_URL is not a PostgreSQL connection URL: %w", err))
+	}
+	return u, nil
 }
 
 // EmbeddedServer creates or starts the embedded cluster under the home.

@@ -65,6 +65,9 @@ type Server struct {
 // superuser) for database db ("payrun" is the application's database).
 func (s *Server) URL(db string) string { return s.url(s.st.AppUser, s.st.AppPassword, db) }
 
+// AppUser is the name of the application role.
+func (s *Server) AppUser() string { return s.st.AppUser }
+
 // AdminURL returns the connection URL of the superuser for database db.
 func (s *Server) AdminURL(db string) string { return s.url(s.st.AdminUser, s.st.AdminPassword, db) }
 
@@ -283,7 +286,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
-// setup creates the application role and database.
+// setup creates the application role and the database. The database (and
+// so its public schema) belongs to the superuser, who migrates; the
+// application role gets row privileges only (store.Setup).
 func (s *Server) setup(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, s.AdminURL("postgres"))
 	if err != nil {
@@ -305,7 +310,7 @@ func (s *Server) setup(ctx context.Context) error {
 		return fmt.Errorf("pgserver: setup: %w", err)
 	}
 	if n == 0 {
-		q := fmt.Sprintf("CREATE DATABASE %s OWNER %s", pgx.Identifier{s.st.Database}.Sanitize(), role)
+		q := fmt.Sprintf("CREATE DATABASE %s", pgx.Identifier{s.st.Database}.Sanitize())
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("pgserver: setup: create database %s: %w", s.st.Database, err)
 		}

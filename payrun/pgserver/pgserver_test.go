@@ -170,7 +170,8 @@ func TestStopStart(t *testing.T) {
 		t.Fatalf("Stop before any start = %v, %v; want false, nil", was, err)
 	}
 	s1 := start(t, o)
-	conn, err := pgx.Connect(ctx, s1.URL("payrun"))
+	// the superuser owns the schema (the application role only gets rows)
+	conn, err := pgx.Connect(ctx, s1.AdminURL("payrun"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestStopStart(t *testing.T) {
 	if s2.PID == s1.PID {
 		t.Errorf("start after stop kept pid %d", s1.PID)
 	}
-	if got := queryString(t, s2.URL("payrun"), "SELECT x FROM kept"); got != "yes" {
+	if got := queryString(t, s2.AdminURL("payrun"), "SELECT x FROM kept"); got != "yes" {
 		t.Errorf("data after restart: %q", got)
 	}
 	t.Run("stale pid file", func(t *testing.T) { checkStalePidFile(t, o) })

@@ -233,15 +233,20 @@ func TestRowLevelSecurity(t *testing.T) {
 
 func TestMigrationsFromEmpty(t *testing.T) {
 	t.Parallel()
-	db := storetest.NewDB(t)
+	u := storetest.NewURL(t)
 	ctx := context.Background()
-	if err := db.Migrate(ctx); err != nil { // again: a no-op
+	if err := store.Setup(ctx, storetest.AdminURL(t, u), storetest.Role, nil); err != nil { // again: a no-op
 		t.Fatal(err)
 	}
+	db, err := store.Open(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	ms, _ := store.Migrations()
 	var applied int
 	var rls []string
-	err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+	err = db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil {
 			return err
 		}

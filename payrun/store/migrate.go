@@ -81,20 +81,33 @@ type Conn interface {
 // schema_migrations, each in its own transaction under an advisory lock, so
 // that concurrent payrun processes migrate safely.
 func Migrate(ctx context.Context, conn Conn) error {
-	ms, err := Migrations()
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if err := applyMigration(ctx, conn, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := migrate(ctx, conn)
+	return err
 }
 
-func applyMigration(ctx context.Context, conn Conn, m Migration) error {
-	return withTx(ctx, conn, AllMunicipalities, func(tx pgx.Tx) error {
+// migrate applies the pending migrations and returns how many it applied.
+func migrate(ctx context.Context, conn Conn) (int, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return 0, err
+	}
+	applied := 0
+	for _, m := range ms {
+		done, err := applyMigration(ctx, conn, m)
+		if err != nil {
+			return applied, err
+		}
+		if done {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+// applyMigration applies m unless it is recorded already; applied says
+// whether it did.
+func applyMigration(ctx context.Context, conn Conn, m Migration) (applied bool, err error) {
+	err = withTx(ctx, conn, AllMunicipalities, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
 			return fmt.Errorf("store: migration lock: %w", err)
 		}
@@ -111,6 +124,7 @@ func applyMigration(ctx context.Context, conn Conn, m Migration) error {
 		if done {
 			return nil
 		}
+		applied = true
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("store: migration %04d_%s: %w", m.Version, m.Name, err)
 		}
@@ -119,14 +133,56 @@ func applyMigration(ctx context.Context, conn Conn, m Migration) error {
 		}
 		return nil
 	})
+	return applied && err == nil, err
 }
 
-// ResetSchema drops every table of the database (the public schema) and
-// recreates the empty schema; Migrate must follow. For the demo and
-// scratch databases only: it destroys all data.
-func (db *DB) ResetSchema(ctx context.Context) error {
-	_, err := db.pool.Exec(ctx, `DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public`)
+// Pending returns the versions of the embedded migrations that the
+// database has not applied (all of them on an empty database).
+func (db *DB) Pending(ctx context.Context) ([]int, error) {
+	ms, err := Migrations()
 	if err != nil {
+		return nil, err
+	}
+	var have []int32
+	err = db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil || !exists {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT version FROM schema_migrations")
+		if err != nil {
+			return err
+		}
+		have, err = pgx.CollectRows(rows, pgx.RowTo[int32])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	done := make(map[int]bool, len(have))
+	for _, v := range have {
+		done[int(v)] = true
+	}
+	var pending []int
+	for _, m := range ms {
+		if !done[m.Version] {
+			pending = append(pending, m.Version)
+		}
+	}
+	return pending, nil
+}
+
+// ResetSchema drops every table of the database of ownerURL (the public
+// schema) and recreates the empty schema, connected as the schema owner;
+// Setup must follow. For the demo and scratch databases only: it destroys
+// all data.
+func ResetSchema(ctx context.Context, ownerURL string) error {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return fmt.Errorf("store: reset schema: connect as owner: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public`); err != nil {
 		return fmt.Errorf("store: reset schema: %w", err)
 	}
 	return nil

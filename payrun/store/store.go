@@ -23,8 +23,12 @@ type DB struct {
 	log  *zap.Logger
 }
 
-// Open connects to url (a libpq URL or DSN) and checks the connection. It
-// does not migrate; call Migrate.
+// Open connects to url (a libpq URL or DSN) as the application role and
+// checks the connection and the role: a superuser, a role that bypasses
+// row-level security or one that owns (or shares the owner role of)
+// payrun's tables is refused with ErrUnsafeAppRole, because it could
+// switch off the database's four-eyes and tenancy guards. Open does not
+// migrate; the schema owner does (Setup).
 func Open(ctx context.Context, url string, log *zap.Logger) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -38,6 +42,10 @@ func Open(ctx context.Context, url string, log *zap.Logger) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: connect to %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
+	if err := checkAppRole(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -50,9 +58,6 @@ func (db *DB) Close() { db.pool.Close() }
 // Pool returns the underlying pool, for packages that run their own SQL
 // (tests, the run code's COPY).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
-
-// Migrate applies the embedded migrations that are not applied yet.
-func (db *DB) Migrate(ctx context.Context) error { return Migrate(ctx, db.pool) }
 
 // WithTx runs fn in a transaction whose tenancy scope is municipality (a
 // municipality key, or AllMunicipalities). It commits when fn returns nil and

@@ -30,6 +30,11 @@ const (
 	password = "payrun_test"
 )
 
+// setupVersion names the way templates are set up (2: migrated by the
+// superuser, the application role only granted rows), so that a template
+// built the old way is not reused.
+const setupVersion = "s2"
+
 // setupLockKey serialises role and template creation across processes.
 const setupLockKey = 0x7061797275_6e02
 
@@ -60,7 +65,33 @@ func NewURL(tb testing.TB) string {
 		tb.Fatalf("storetest: template: %v", err)
 	}
 	name := "payrun_t_" + randomHex(8)
-	if err := adminExec(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s OWNER %s", name, tmpl, Role)); err != nil {
+	if err := adminExec(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
+		tb.Fatalf("storetest: create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := adminExec(ctx, admin, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			tb.Errorf("storetest: drop database %s: %v", name, err)
+		}
+	})
+	u, err := roleURL(admin, name)
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	return u
+}
+
+// NewEmptyURL creates an empty database (no migrations, owned by the
+// superuser), dropped when the test ends, and returns the application
+// role's URL for it.
+func NewEmptyURL(tb testing.TB) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin := pgtest.AdminURL(tb)
+	name := "payrun_t_" + randomHex(8)
+	if err := adminExec(ctx, admin, "CREATE DATABASE "+name); err != nil {
 		tb.Fatalf("storetest: create database: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -111,7 +142,7 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmpl := "payrun_tmpl_" + hash
+	tmpl := "payrun_tmpl_" + hash + "_" + setupVersion
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return "", err
@@ -152,32 +183,63 @@ func ensureRole(ctx context.Context, conn *pgx.Conn) error {
 	return err
 }
 
-// buildTemplate migrates a database under a temporary name and renames it
-// when complete, so that a crash never leaves a half-built template behind
-// under the final name.
+// buildTemplate migrates a database under a temporary name as the
+// superuser (the schema owner), grants the application role its row
+// privileges (store.GrantApp) and renames the database when complete, so
+// that a crash never leaves a half-built template behind under the final
+// name.
 func buildTemplate(ctx context.Context, conn *pgx.Conn, admin, tmpl string) error {
 	building := tmpl + "_building"
 	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building)); err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", building, Role)); err != nil {
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
 		return err
 	}
-	u, err := roleURL(admin, building)
+	u, err := withDB(admin, building)
 	if err != nil {
 		return err
 	}
-	app, err := pgx.Connect(ctx, u)
-	if err != nil {
-		return err
-	}
-	if err := store.Migrate(ctx, app); err != nil {
-		app.Close(ctx)
-		return err
-	}
-	if err := app.Close(ctx); err != nil {
+	if err := store.Setup(ctx, u, Role, nil); err != nil {
 		return err
 	}
 	_, err = conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, tmpl))
 	return err
+}
+
+// withDB returns the postgres:// URL u with database dbname.
+func withDB(u, dbname string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
+		return "", fmt.Errorf("URL must be a postgres:// URL, got %q", u)
+	}
+	p.Path = "/" + dbname
+	return p.String(), nil
+}
+
+// AdminURL returns the superuser's URL for the database of appURL (a URL
+// from NewURL), for tests that must act as the schema owner: prepare
+// tables the application role may not create, or tamper with rows the way
+// only an administrator could.
+func AdminURL(tb testing.TB, appURL string) string {
+	tb.Helper()
+	p, err := url.Parse(appURL)
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	u, err := withDB(pgtest.AdminURL(tb), p.Path[1:])
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	return u
+}
+
+// AdminExec runs sql as the superuser in the database of appURL.
+func AdminExec(tb testing.TB, appURL, sql string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := adminExec(ctx, AdminURL(tb, appURL), sql); err != nil {
+		tb.Fatalf("storetest: as superuser: %s: %v", sql, err)
+	}
 }
