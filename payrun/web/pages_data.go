@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/booking"
 	"github.com/payrun/payrun/payrun/calc"
 )
 
@@ -144,7 +147,11 @@ func (p *Pages) runTotals(ctx context.Context, m string, id int64) (totals, erro
 		})
 		return out, err
 	}
-	err := p.cfg.DB.WithTx(ctx, m, func(tx pgx.Tx) error {
+	chart, err := p.cfg.DB.LoadChart(ctx, m)
+	if err != nil {
+		return totals{}, fmt.Errorf("web: totals of run %d: %w", id, err)
+	}
+	err = p.cfg.DB.WithTx(ctx, m, func(tx pgx.Tx) error {
 		var err error
 		if t.ByLaw, err = q(tx, "l.law", func(k string) string { return lawName(payrun.Law(k)) }); err != nil {
 			return err
@@ -155,11 +162,7 @@ func (p *Pages) runTotals(ctx context.Context, m string, id int64) (totals, erro
 		if t.ByBearer, err = q(tx, "l.cost_bearer", func(k string) string { return bearerName(payrun.CostBearer(k)) }); err != nil {
 			return err
 		}
-		if t.ByAccount, err = q(tx, `coalesce((SELECT ar.account || ' ' || coalesce(a.name, '') FROM account_rules ar
-				LEFT JOIN accounts a ON a.municipality = l.municipality AND a.account = ar.account
-				WHERE (ar.municipality = l.municipality OR ar.municipality IS NULL) AND ar.law = l.law
-				AND ar.component = l.component AND ar.cost_bearer = l.cost_bearer AND ar.kind = l.kind
-				ORDER BY ar.municipality NULLS LAST LIMIT 1), 'ohne Kontierungsregel')`, func(k string) string { return k }); err != nil {
+		if t.ByAccount, err = byAccount(ctx, tx, chart, m, id); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT coalesce((sum(amount) * 100)::bigint, 0) FROM run_lines
@@ -169,6 +172,49 @@ func (p *Pages) runTotals(ctx context.Context, m string, id int64) (totals, erro
 		return totals{}, fmt.Errorf("web: totals of run %d: %w", id, err)
 	}
 	return t, nil
+}
+
+// byAccount sums a run's payment lines by the account their amount side is
+// booked on (expense, revenue for offsets), resolved with the same account
+// rules as the booking export (booking.Chart).
+func byAccount(ctx context.Context, tx pgx.Tx, chart *booking.Chart, m string, id int64) ([]sum, error) {
+	names := map[string]string{}
+	rows, err := tx.Query(ctx, `SELECT account, name FROM accounts WHERE municipality = $1`, m)
+	if err != nil {
+		return nil, err
+	}
+	var acc, name string
+	if _, err := pgx.ForEachRow(rows, []any{&acc, &name}, func() error { names[acc] = name; return nil }); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT law, component, cost_bearer, count(*), (sum(amount) * 100)::bigint
+		FROM run_lines WHERE municipality = $1 AND run_id = $2 AND kind = 'payment' GROUP BY 1, 2, 3`, m, id)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]*sum{}
+	var law, comp, bearer string
+	var n int64
+	var amount payrun.Cents
+	_, err = pgx.ForEachRow(rows, []any{&law, &comp, &bearer, &n, &amount}, func() error {
+		key := "ohne Kontierungsregel"
+		kind, _ := booking.RequiredKinds(payrun.LinePayment, payrun.Component(comp))
+		if a, err := chart.Resolve(payrun.Law(law), payrun.Component(comp), payrun.CostBearer(bearer), kind); err == nil {
+			key = strings.TrimSpace(a.Account + " " + names[a.Account])
+		}
+		if byKey[key] == nil {
+			byKey[key] = &sum{Key: key, Label: key}
+		}
+		byKey[key].Lines += n
+		byKey[key].Amount += amount
+		return nil
+	})
+	out := make([]sum, 0, len(byKey))
+	for _, s := range byKey {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, err
 }
 
 type signatureRow struct {

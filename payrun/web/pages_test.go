@@ -2,8 +2,11 @@ package web_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +105,54 @@ func regexpDigest(t *testing.T, body string) string {
 	}
 	rest := body[i+len(`name="digest" value="`):]
 	return rest[:strings.IndexByte(rest, '"')]
+}
+
+// TestRunPageTotalsByAccount: the run page's "Nach Sachkonto" box books
+// every payment line on an account of the chart (the account rules the
+// booking export uses), and its line count matches the other boxes.
+func TestRunPageTotalsByAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 20)
+	c := e.client(t)
+	if st, _ := e.login(t, c, "unna", "kasse", "demo-kasse"); st != http.StatusSeeOther {
+		t.Fatalf("login: status %d", st)
+	}
+	st, body := get(t, c, fmt.Sprintf("%s/runs/%d", e.srv.URL, e.runs["unna"]))
+	if st != http.StatusOK {
+		t.Fatalf("run page: status %d", st)
+	}
+	byLaw, byAccount := sumsBox(t, body, "Nach Rechtsgrundlage"), sumsBox(t, body, "Nach Sachkonto")
+	if len(byAccount) == 0 {
+		t.Fatal("no rows in Nach Sachkonto")
+	}
+	count := func(rows map[string]int) (n int) {
+		for _, v := range rows {
+			n += v
+		}
+		return n
+	}
+	for label := range byAccount {
+		if label == "" || label[0] < '0' || label[0] > '9' {
+			t.Errorf("Nach Sachkonto row %q does not name an account", label)
+		}
+	}
+	if count(byAccount) != count(byLaw) {
+		t.Errorf("Nach Sachkonto counts %d lines, Nach Rechtsgrundlage %d", count(byAccount), count(byLaw))
+	}
+}
+
+// sumsBox returns label → line count of the sums box titled title.
+func sumsBox(tb testing.TB, body, title string) map[string]int {
+	tb.Helper()
+	_, rest, ok := strings.Cut(body, "<h3>"+title+"</h3>")
+	if !ok {
+		tb.Fatalf("no box %q on the page", title)
+	}
+	box, _, _ := strings.Cut(rest, "</section>")
+	rows := map[string]int{}
+	for _, m := range regexp.MustCompile(`<tr><td>([^<]*)</td><td class="num">(\d+)</td>`).FindAllStringSubmatch(box, -1) {
+		n, _ := strconv.Atoi(m[2])
+		rows[html.UnescapeString(m[1])] += n
+	}
+	return rows
 }
