@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/booking"
 	"github.com/payrun/payrun/payrun/calc"
+	"github.com/payrun/payrun/sepa/bankday"
 )
 
 // runRow is a run as the pages list it.
@@ -27,29 +28,55 @@ type runRow struct {
 	Total         payrun.Cents
 	ExecutionDate *payrun.Date
 	CreatedAt     time.Time
+	settings      calendarSettings // of the municipality, for the planned execution date
 }
 
-// Due is the execution date, or the first of the period while the run has
-// none yet (monthly benefits are due at the start of the month).
+// calendarSettings are the municipality settings of the execution date
+// (the same keys payrun/export reads).
+type calendarSettings struct {
+	ExecutionDaysBefore int  `json:"execution_days_before"`
+	NRWHolidays         bool `json:"nrw_holidays"`
+}
+
+// Due is the execution date of an exported run; before the export the
+// date the export would set today: the configured number of bank business
+// days before the 1st of the period (as payrun/export does), or the next
+// business day from today when that has passed.
 func (r runRow) Due() payrun.Date {
 	if r.ExecutionDate != nil {
 		return *r.ExecutionDate
 	}
-	return r.Period.First()
+	cal := bankday.Calendar{NRW: r.settings.NRWHolidays}
+	n := r.settings.ExecutionDaysBefore
+	if n < 1 {
+		n = 1
+	}
+	planned := payrun.DateOf(cal.ExecutionDate(r.Period.First().Time(time.UTC), n))
+	today := payrun.DateOf(time.Now().In(berlin()))
+	for planned < today || !cal.IsBusinessDay(planned.Time(time.UTC)) {
+		planned = max(planned+1, today)
+	}
+	return planned
 }
 
 const runRowSQL = `SELECT r.id, r.kind, (extract(year FROM r.period)::int * 12 + extract(month FROM r.period)::int - 1),
 	r.state, coalesce(encode(r.digest, 'hex'), ''), r.line_count, r.cases_computed, (r.total * 100)::bigint,
-	(r.execution_date - DATE '1970-01-01'), r.created_at,
+	(r.execution_date - DATE '1970-01-01'), r.created_at, m.settings,
 	(SELECT count(*) FROM (SELECT 1 FROM run_lines l WHERE l.municipality = r.municipality AND l.run_id = r.id AND l.kind = 'payment'
 		GROUP BY l.case_id, l.payee_role HAVING sum(l.amount) > 0) g)
-	FROM runs r WHERE r.municipality = $1 `
+	FROM runs r JOIN municipalities m ON m.key = r.municipality WHERE r.municipality = $1 `
 
 func scanRun(row pgx.Row) (runRow, error) {
 	var r runRow
 	var period int32
 	var exec *int32
-	err := row.Scan(&r.ID, &r.Kind, &period, &r.State, &r.Digest, &r.Lines, &r.Cases, &r.Total, &exec, &r.CreatedAt, &r.Payments)
+	var settings []byte
+	err := row.Scan(&r.ID, &r.Kind, &period, &r.State, &r.Digest, &r.Lines, &r.Cases, &r.Total, &exec, &r.CreatedAt, &settings, &r.Payments)
+	if err == nil && len(settings) > 0 {
+		if jerr := json.Unmarshal(settings, &r.settings); jerr != nil {
+			return r, fmt.Errorf("web: settings of the municipality of run %d: %w", r.ID, jerr)
+		}
+	}
 	r.Period = payrun.Month(period)
 	if exec != nil {
 		d := payrun.Date(*exec)
