@@ -35,13 +35,8 @@ func Setup(ctx context.Context, ownerURL, appRole string, log *zap.Logger) error
 		return fmt.Errorf("store: connect as schema owner: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var owner string
-	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&owner); err != nil {
-		return fmt.Errorf("store: setup: %w", err)
-	}
-	if owner == appRole {
-		return fmt.Errorf("%w: the application role %q must not be the schema owner: "+
-			"migrate as another role (PAYRUN_OWNER_DATABASE_URL)", ErrUnsafeAppRole, appRole)
+	if err := notOwner(ctx, conn, appRole); err != nil {
+		return err
 	}
 	applied, err := migrate(ctx, conn)
 	if err != nil {
@@ -90,13 +85,8 @@ func GrantApp(ctx context.Context, conn Conn, appRole string) error {
 		return errors.New("store: grant: no application role")
 	}
 	return withTx(ctx, conn, AllMunicipalities, func(tx pgx.Tx) error {
-		var owner string
-		if err := tx.QueryRow(ctx, "SELECT current_user").Scan(&owner); err != nil {
-			return fmt.Errorf("store: grant: %w", err)
-		}
-		if owner == appRole {
-			return fmt.Errorf("%w: the application role %q must not be the schema owner: "+
-				"migrate as another role (PAYRUN_OWNER_DATABASE_URL)", ErrUnsafeAppRole, appRole)
+		if err := notOwner(ctx, tx, appRole); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
 			return fmt.Errorf("store: grant: lock: %w", err)
@@ -111,6 +101,21 @@ func GrantApp(ctx context.Context, conn Conn, appRole string) error {
 		}
 		return nil
 	})
+}
+
+// notOwner refuses to let appRole be the connection's (owner's) role.
+func notOwner(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, appRole string) error {
+	var owner string
+	if err := q.QueryRow(ctx, "SELECT current_user").Scan(&owner); err != nil {
+		return fmt.Errorf("store: setup: %w", err)
+	}
+	if owner == appRole {
+		return fmt.Errorf("%w: the application role %q must not be the schema owner: "+
+			"migrate as another role (PAYRUN_OWNER_DATABASE_URL)", ErrUnsafeAppRole, appRole)
+	}
+	return nil
 }
 
 // takeOwnership hands the database, the public schema and every object in

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,27 +60,11 @@ func NewURL(tb testing.TB) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin := pgtest.AdminURL(tb)
-	tmpl, err := ensureTemplate(ctx, admin)
+	tmpl, err := ensureTemplate(ctx, pgtest.AdminURL(tb))
 	if err != nil {
 		tb.Fatalf("storetest: template: %v", err)
 	}
-	name := "payrun_t_" + randomHex(8)
-	if err := adminExec(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
-		tb.Fatalf("storetest: create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := adminExec(ctx, admin, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			tb.Errorf("storetest: drop database %s: %v", name, err)
-		}
-	})
-	u, err := roleURL(admin, name)
-	if err != nil {
-		tb.Fatalf("storetest: %v", err)
-	}
-	return u
+	return newDatabase(tb, "TEMPLATE "+tmpl)
 }
 
 // NewEmptyURL creates an empty database (no migrations, owned by the
@@ -87,11 +72,18 @@ func NewURL(tb testing.TB) string {
 // role's URL for it.
 func NewEmptyURL(tb testing.TB) string {
 	tb.Helper()
+	return newDatabase(tb, "")
+}
+
+// newDatabase creates a database with CREATE DATABASE options opts as the
+// superuser, drops it in tb.Cleanup and returns the application role's URL.
+func newDatabase(tb testing.TB, opts string) string {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin := pgtest.AdminURL(tb)
 	name := "payrun_t_" + randomHex(8)
-	if err := adminExec(ctx, admin, "CREATE DATABASE "+name); err != nil {
+	if err := adminExec(ctx, admin, strings.TrimSpace("CREATE DATABASE "+name+" "+opts)); err != nil {
 		tb.Fatalf("storetest: create database: %v", err)
 	}
 	tb.Cleanup(func() {
