@@ -1,6 +1,7 @@
 package sepa_test
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -210,3 +211,39 @@ func moovDoc(pool []sepa.Transaction) *moovDocument {
 }
 
 var _ io.Writer = (*countWriter)(nil)
+
+// checkBenchFile is a 100,000-transaction message (distinct EndToEndIds,
+// one PmtInf), built once for BenchmarkCheck1M.
+var checkBenchFile = sync.OnceValue(func() []byte {
+	const n = benchTxs / 10
+	txs := make([]sepa.Transaction, n)
+	for i := range txs {
+		txs[i] = genTx(i)
+	}
+	var buf strings.Builder
+	if err := write(&buf, header("BENCH-CHECK"), []block{{pi: payment("BENCH-CHECK-1"), txs: txs}}); err != nil {
+		panic(err)
+	}
+	return []byte(buf.String())
+})
+
+// BenchmarkCheck1M runs sepa.Check over 1,000,000 transactions per
+// iteration: a 100,000-transaction file (the export's file size) ten
+// times. MB/s is the check's throughput.
+func BenchmarkCheck1M(b *testing.B) {
+	data := checkBenchFile()
+	stop := peakHeap(b)
+	b.ReportAllocs()
+	b.SetBytes(10 * int64(len(data)))
+	b.ResetTimer()
+	for range b.N {
+		for range 10 {
+			rep, err := sepa.Check(bytes.NewReader(data))
+			if err != nil || !rep.OK() || rep.Transactions != benchTxs/10 {
+				b.Fatalf("check: %v, %d transactions, problems %v", err, rep.Transactions, rep.Problems)
+			}
+		}
+	}
+	b.StopTimer()
+	stop()
+}

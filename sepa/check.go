@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -75,8 +76,9 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 // (AdrLine-only) addresses; text fields in the DK set and within lengths.
 // It is not an XSD validator: run xmllint against the schemas as well.
 //
-// Malformed XML is reported as a problem (rule "xml"), after which checking
-// stops. The error is non-nil only when reading r fails.
+// Malformed XML is reported as a problem (rule "xml", worded as
+// encoding/xml words it), after which checking stops. The error is non-nil
+// only when reading r fails.
 func Check(r io.Reader) (*Report, error) {
 	c := newChecker()
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -94,6 +96,47 @@ func Check(r io.Reader) (*Report, error) {
 type frame struct {
 	name string
 	idx  int // 1-based index for PmtInf and CdtTrfTxInf, else 0
+	node *pathNode
+}
+
+// pathNode is one distinct element path: its path below
+// /Document/CstmrCdtTrfInitn (rel) and the paths of its children, found
+// by the child's interned name. A file has few distinct paths, so the
+// checker looks each one up in a short list instead of building strings.
+type pathNode struct {
+	rel  string
+	kids []pathKid
+}
+
+type pathKid struct {
+	name *xmlName
+	node *pathNode
+}
+
+// maxPathNodes bounds the path trie (a hostile file could have endless
+// distinct paths); beyond it paths are built per element.
+const maxPathNodes = 4096
+
+// child returns the node of element name below n.
+func (c *checker) child(n *pathNode, name *xmlName, depth int) *pathNode {
+	for _, k := range n.kids {
+		if k.name == name {
+			return k.node
+		}
+	}
+	rel := n.rel
+	if depth > 2 {
+		if rel != "" {
+			rel += "/"
+		}
+		rel += name.local
+	}
+	kid := &pathNode{rel: rel}
+	if c.nodes < maxPathNodes {
+		c.nodes++
+		n.kids = append(n.kids, pathKid{name, kid})
+	}
+	return kid
 }
 
 type pmtState struct {
@@ -122,8 +165,9 @@ type adrState struct {
 type checker struct {
 	rep   Report
 	stack []frame
-	rel   []byte // path below /Document/CstmrCdtTrfInitn, e.g. "PmtInf/CdtTrfTxInf/Amt/InstdAmt"
-	lens  []int  // len(rel) before each push
+	top   pathNode // the node above the root element
+	nodes int
+	rel   string // path below /Document/CstmrCdtTrfInitn, e.g. "PmtInf/CdtTrfTxInf/Amt/InstdAmt"
 	text  []byte
 	ccy   string
 
@@ -135,46 +179,27 @@ type checker struct {
 	sawInst, sawCT bool
 	pmtIDs         map[string]int      // PmtInfId → PmtInf index
 	e2eIDs         map[string][2]int32 // EndToEndId → PmtInf, CdtTrfTxInf index
+	root           bool                // no element seen yet
+	stopped        bool                // the root was wrong: checking stopped
 }
 
 func newChecker() *checker {
-	return &checker{pmtIDs: make(map[string]int), e2eIDs: make(map[string][2]int32)}
+	return &checker{root: true, pmtIDs: make(map[string]int), e2eIDs: make(map[string][2]int32)}
 }
 
 func (c *checker) run(r io.Reader) error {
-	er := &errReader{r: r}
-	d := xml.NewDecoder(er)
-	root := true
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if er.err != nil {
-				return fmt.Errorf("sepa: check: read: %w", er.err)
-			}
-			c.problem(c.path(), "xml", "not well-formed XML: "+err.Error())
-			return nil
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if root {
-				root = false
-				if t.Name.Local != "Document" || t.Name.Space != Namespace {
-					c.problem("/"+t.Name.Local, "namespace",
-						fmt.Sprintf("root must be Document in namespace %s, got %s in %q", Namespace, t.Name.Local, t.Name.Space))
-					return nil
-				}
-			}
-			c.start(t)
-		case xml.EndElement:
-			c.end()
-		case xml.CharData:
-			c.text = append(c.text, t...)
-		}
-	}
-	if root {
+	err := newXMLScanner(r).scan(c)
+	var syn *xml.SyntaxError
+	var decl declError
+	switch {
+	case c.stopped:
+		return nil
+	case errors.As(err, &syn) || errors.As(err, &decl):
+		c.problem(c.path(), "xml", "not well-formed XML: "+err.Error())
+		return nil
+	case err != nil:
+		return fmt.Errorf("sepa: check: read: %w", err)
+	case c.root:
 		c.problem("/", "xml", "no root element")
 		return nil
 	}
@@ -182,21 +207,45 @@ func (c *checker) run(r io.Reader) error {
 	return nil
 }
 
-func (c *checker) push(name string, idx int) {
-	c.stack = append(c.stack, frame{name, idx})
-	c.lens = append(c.lens, len(c.rel))
-	if len(c.stack) > 2 {
-		if len(c.rel) > 0 {
-			c.rel = append(c.rel, '/')
+// open is a start tag: the root must be Document in the pain.001.001.09
+// namespace (else checking stops).
+func (c *checker) open(name *xmlName, space, ccy string) bool {
+	if c.root {
+		c.root = false
+		if name.local != "Document" || space != Namespace {
+			c.problem("/"+name.local, "namespace",
+				fmt.Sprintf("root must be Document in namespace %s, got %s in %q", Namespace, name.local, space))
+			c.stopped = true
+			return false
 		}
-		c.rel = append(c.rel, name...)
 	}
+	c.start(name, ccy)
+	return true
+}
+
+// close is an end tag.
+func (c *checker) close() { c.end() }
+
+// chars is character data.
+func (c *checker) chars(b []byte) { c.text = append(c.text, b...) }
+
+func (c *checker) push(name *xmlName, idx int) {
+	parent := &c.top
+	if n := len(c.stack); n > 0 {
+		parent = c.stack[n-1].node
+	}
+	node := c.child(parent, name, len(c.stack)+1)
+	c.stack = append(c.stack, frame{name.local, idx, node})
+	c.rel = node.rel
 }
 
 func (c *checker) pop() {
 	n := len(c.stack) - 1
-	c.rel = c.rel[:c.lens[n]]
-	c.stack, c.lens = c.stack[:n], c.lens[:n]
+	c.stack = c.stack[:n]
+	c.rel = ""
+	if n > 0 {
+		c.rel = c.stack[n-1].node.rel
+	}
 }
 
 // path returns the current location with PmtInf/CdtTrfTxInf indices.
@@ -232,9 +281,9 @@ func (c *checker) here(rule, format string, args ...any) {
 	c.problem(c.path(), rule, fmt.Sprintf(format, args...))
 }
 
-func (c *checker) start(t xml.StartElement) {
+func (c *checker) start(xn *xmlName, ccy string) {
 	c.text = c.text[:0]
-	name := t.Name.Local
+	name := xn.local
 	idx := 0
 	depth := len(c.stack)
 	switch {
@@ -252,15 +301,10 @@ func (c *checker) start(t xml.StartElement) {
 	case name == "PstlAdr":
 		c.adr = adrState{}
 	case name == "InstdAmt":
-		c.ccy = ""
-		for _, a := range t.Attr {
-			if a.Name.Local == "Ccy" {
-				c.ccy = a.Value
-			}
-		}
+		c.ccy = ccy
 	}
-	c.push(name, idx)
-	switch string(c.rel) {
+	c.push(xn, idx)
+	switch c.rel {
 	case "PmtInf/PmtTpInf":
 		c.pmt.tpInf = true
 	case "PmtInf/CdtTrfTxInf/PmtTpInf":
@@ -284,19 +328,4 @@ func (c *checker) end() {
 	c.text = c.text[:0]
 	c.endElement(text)
 	c.pop()
-}
-
-// errReader remembers a read error other than io.EOF, so that Check can
-// tell I/O failures from malformed XML.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		e.err = err
-	}
-	return n, err
 }

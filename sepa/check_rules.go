@@ -10,7 +10,7 @@ import (
 // endElement checks the element that just ended; text is its character
 // data and c.rel its path below CstmrCdtTrfInitn.
 func (c *checker) endElement(text string) {
-	rel := string(c.rel)
+	rel := c.rel
 	if c.checkGroupHeader(rel, text) || c.checkPmtInf(rel, text) {
 		return
 	}
@@ -32,6 +32,9 @@ func (c *checker) checkGroupHeader(rel, text string) bool {
 	case "GrpHdr/NbOfTxs":
 		c.hdrNb = true
 		c.rep.DeclaredTransactions = c.count(text)
+		if n := c.rep.DeclaredTransactions; n > 0 && len(c.e2eIDs) == 0 {
+			c.e2eIDs = make(map[string][2]int32, min(n, 1<<20)) // sized once: no rehashing
+		}
 	case "GrpHdr/CtrlSum":
 		c.hdrSum = true
 		c.rep.DeclaredCtrlSum = c.ctrlSum(text)

@@ -38,7 +38,11 @@
 // [Check] reads a pain.001.001.09 file as a stream and reports every
 // violation of the DK business rules that the XSDs do not catch (totals,
 // IBAN check digits, unique identifiers, SvcLvl, ChrgBr, UETR, LclInstrm/Prtry,
-// SCT/Inst mixing, character set, …) with an XPath-like location.
+// SCT/Inst mixing, character set, …) with an XPath-like location. Its
+// tokenizer (xmlscan.go) is a strict streaming XML scanner that accepts and
+// refuses what encoding/xml's Decoder does, with the same error messages
+// (a differential test and fuzz target compare the two), at about eight
+// times the speed: it allocates nothing per element.
 //
 // Bank business days for execution dates live in the sub-package bankday.
 package sepa
