@@ -227,8 +227,12 @@ func (w *Writer) write(b []byte) {
 		return
 	}
 	if _, err := w.bw.Write(b); err != nil {
-		w.err = fmt.Errorf("sepa: MsgId %q: write: %w", w.hdr.MsgID, err)
+		w.err = errWrite(w.hdr.MsgID, err)
 	}
+}
+
+func errWrite(msgID string, err error) error {
+	return fmt.Errorf("sepa: MsgId %q: write: %w", msgID, err)
 }
 
 func appendPmtInfHead(b []byte, p *PaymentInfo) []byte {

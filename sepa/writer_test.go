@@ -2,6 +2,8 @@ package sepa_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,4 +135,104 @@ func TestLargeControlSum(t *testing.T) {
 		t.Errorf("report CtrlSum %d declared %d", rep.CtrlSum, rep.DeclaredCtrlSum)
 	}
 	validateBytes(t, "big", out)
+}
+
+// TestWriteBatch: transactions collected in a Batch and written with
+// WriteBatch give the bytes Transaction gives; an invalid transaction is
+// refused by Add and leaves the batch as it was; the totals are checked
+// as for single transactions.
+func TestWriteBatch(t *testing.T) {
+	t.Parallel()
+	txs := []sepa.Transaction{tx(1), tx(2), tx(3)}
+	want := mustWrite(t, header("MSG-B"), []block{{pi: payment("P1"), txs: txs}})
+
+	var b sepa.Batch
+	for _, tr := range txs {
+		if err := b.Add(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := tx(4)
+	bad.CreditorIBAN = "DE00"
+	if err := b.Add(bad); !errors.Is(err, sepa.ErrInvalid) {
+		t.Fatalf("Add(invalid IBAN) = %v, want ErrInvalid", err)
+	}
+	if b.Len() != 3 || b.Sum() != 50001+50002+50003 {
+		t.Fatalf("batch %d / %d after a refused transaction", b.Len(), b.Sum())
+	}
+	h := header("MSG-B")
+	h.NbOfTxs, h.CtrlSum = b.Len(), b.Sum()
+	p := payment("P1")
+	p.NbOfTxs, p.CtrlSum = b.Len(), b.Sum()
+	var got bytes.Buffer
+	w, err := sepa.NewWriter(&got, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.StartPaymentInfo(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteBatch(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.EndPaymentInfo(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("WriteBatch output differs from Transaction output:\n%s\n%s", got.Bytes(), want)
+	}
+
+	// Declared totals that the batch does not meet fail as ever.
+	p.NbOfTxs++
+	w, _ = sepa.NewWriter(io.Discard, h)
+	_ = w.StartPaymentInfo(p)
+	_ = w.WriteBatch(&b)
+	if err := w.EndPaymentInfo(); !errors.Is(err, sepa.ErrTotals) {
+		t.Errorf("EndPaymentInfo after a short batch = %v, want ErrTotals", err)
+	}
+	b.Reset()
+	if b.Len() != 0 || b.Sum() != 0 {
+		t.Errorf("Reset left %d / %d", b.Len(), b.Sum())
+	}
+}
+
+// TestWriteBatchBlocks: a batch larger than one block, emptied and filled
+// again, still writes what Transaction writes.
+func TestWriteBatchBlocks(t *testing.T) {
+	t.Parallel()
+	var b sepa.Batch
+	for round, n := range []int{5000, 7000} {
+		var txs []sepa.Transaction
+		b.Reset()
+		for i := range n {
+			tr := tx(round*10000 + i)
+			txs = append(txs, tr)
+			if err := b.Add(tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := mustWrite(t, header("MSG-B"), []block{{pi: payment("P1"), txs: txs}})
+		h, p := header("MSG-B"), payment("P1")
+		h.NbOfTxs, h.CtrlSum, p.NbOfTxs, p.CtrlSum = b.Len(), b.Sum(), b.Len(), b.Sum()
+		var got bytes.Buffer
+		w, err := sepa.NewWriter(&got, h)
+		if err == nil {
+			err = w.StartPaymentInfo(p)
+		}
+		if err == nil {
+			err = w.WriteBatch(&b)
+		}
+		if err == nil {
+			err = w.EndPaymentInfo()
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		if err != nil || !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("round %d (%d transactions, %d bytes): %v, output equal: %v", round, n, len(want), err, bytes.Equal(got.Bytes(), want))
+		}
+	}
 }

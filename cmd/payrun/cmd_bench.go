@@ -3,13 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/payrun/payrun/fixtures"
 	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/booking"
 	"github.com/payrun/payrun/payrun/export"
 	"github.com/payrun/payrun/payrun/pgserver"
 	"github.com/payrun/payrun/payrun/runs"
@@ -337,8 +339,9 @@ func benchImport(ctx context.Context, db *store.DB, n int, seed int64, keys []st
 }
 
 // reconcile checks the bench's own results: per run, Σ pain.001 + cash =
-// Σ payment lines in the database = the run's total; the bookings journal
-// balances and has the lines the manifest says.
+// Σ payment lines in the database = the run's total; the bookings CSV
+// balances, agrees with its control record and has the lines the manifest
+// and the stored journal (of the bookings pull API) say.
 func (b *bench) reconcile(ctx context.Context, dir string, ss []store.RunSummary, ms []export.Manifest) error {
 	var total payrun.Cents
 	var problems []string
@@ -358,13 +361,25 @@ func (b *bench) reconcile(ctx context.Context, dir string, ss []store.RunSummary
 					return fmt.Errorf("bench: %s total %q: %w", f.Name, f.Total, err)
 				}
 				files += c
-			case export.KindBookingsJSON:
+			case export.KindBookings:
 				debit, credit, lines, err := sumBookings(filepath.Join(dir, s.Municipality, f.Name))
 				if err != nil {
 					return err
 				}
 				if debit != credit || lines != f.Lines {
 					problems = append(problems, fmt.Sprintf("%s: debits %s, credits %s, %d lines (manifest %d)", f.Name, debit, credit, lines, f.Lines))
+				}
+				// The journal the bookings pull API serves from.
+				var records, jDebit int64
+				err = b.db.WithTx(ctx, s.Municipality, func(tx pgx.Tx) error {
+					return tx.QueryRow(ctx, `SELECT records, debit FROM booking_journals WHERE municipality = $1 AND run_id = $2`,
+						s.Municipality, s.ID).Scan(&records, &jDebit)
+				})
+				if err != nil {
+					return fmt.Errorf("bench: journal of run %d: %w", s.ID, err)
+				}
+				if records != lines || payrun.Cents(jDebit) != debit {
+					problems = append(problems, fmt.Sprintf("run %d: stored journal %d records, debits %s; file %d, %s", s.ID, records, payrun.Cents(jDebit), lines, debit))
 				}
 			}
 		}
@@ -389,45 +404,69 @@ func (b *bench) reconcile(ctx context.Context, dir string, ss []store.RunSummary
 	return nil
 }
 
-// sumBookings adds up a bookings JSON Lines file's entries.
+// sumBookings adds up the records of a booking CSV file (any layout with
+// the side and amount columns; else the totals of its control record) and
+// checks them against its control record.
 func sumBookings(name string) (debit, credit payrun.Cents, lines int64, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		var e struct {
-			Record string `json:"record"`
-			Side   string `json:"side"`
-			Amount string `json:"amount"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return 0, 0, 0, fmt.Errorf("bench: %s: %w", name, err)
-		}
-		if e.Record == "control" {
-			continue
-		}
-		c, err := payrun.ParseCents(e.Amount)
+	br := bufio.NewReaderSize(f, 1<<20)
+	header, err := br.ReadString('\n')
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: %s: header: %w", name, err)
+	}
+	sep := ';'
+	if i := strings.IndexFunc(header, func(r rune) bool { return r != '_' && (r < 'a' || r > 'z') }); i >= 0 && header[i] != '\n' && header[i] != '\r' {
+		sep = rune(header[i])
+	}
+	cols := strings.Split(strings.TrimRight(header, "\r\n"), string(sep))
+	side, amount := slices.Index(cols, booking.ColSide), slices.Index(cols, booking.ColAmount)
+	cents := func(s string) (payrun.Cents, error) { return payrun.ParseCents(strings.Replace(s, ",", ".", 1)) }
+	r := csv.NewReader(br)
+	r.Comma, r.FieldsPerRecord, r.ReuseRecord = sep, -1, true
+	for {
+		rec, err := r.Read()
 		if err != nil {
-			return 0, 0, 0, fmt.Errorf("bench: %s: amount %q: %w", name, e.Amount, err)
+			return 0, 0, 0, fmt.Errorf("bench: %s: %w (no control record?)", name, err)
 		}
-		switch e.Side {
-		case "debit":
-			debit += c
-		case "credit":
-			credit += c
-		default:
-			return 0, 0, 0, fmt.Errorf("bench: %s: side %q", name, e.Side)
+		if rec[0] == booking.ControlRecordType {
+			if len(rec) != 6 {
+				return 0, 0, 0, fmt.Errorf("bench: %s: control record %v", name, rec)
+			}
+			n, err1 := strconv.ParseInt(rec[1], 10, 64)
+			d, err2 := cents(rec[2])
+			c, err3 := cents(rec[3])
+			if err := errors.Join(err1, err2, err3); err != nil {
+				return 0, 0, 0, fmt.Errorf("bench: %s: control record: %w", name, err)
+			}
+			if side < 0 || amount < 0 {
+				return d, c, n, nil
+			}
+			if n != lines || d != debit || c != credit {
+				return 0, 0, 0, fmt.Errorf("bench: %s: control record %d / %s / %s, records %d / %s / %s", name, n, d, c, lines, debit, credit)
+			}
+			return debit, credit, lines, nil
 		}
 		lines++
+		if side < 0 || amount < 0 {
+			continue
+		}
+		a, err := cents(rec[amount])
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("bench: %s: amount %q: %w", name, rec[amount], err)
+		}
+		switch rec[side] {
+		case "D":
+			debit += a
+		case "C":
+			credit += a
+		default:
+			return 0, 0, 0, fmt.Errorf("bench: %s: side %q", name, rec[side])
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return 0, 0, 0, fmt.Errorf("bench: %s: %w", name, err)
-	}
-	return debit, credit, lines, nil
 }
 
 // peakRSSMiB is the process's peak resident set (VmHWM), 0 when unknown.

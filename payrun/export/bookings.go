@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/booking"
+	"github.com/payrun/payrun/payrun/store"
 )
 
 // bookingCSV is the municipality setting "booking_csv" that configures the
@@ -48,50 +49,106 @@ func csvLayout(raw json.RawMessage) (booking.CSVLayout, error) {
 	return l, nil
 }
 
-// writeBookings books the run's lines on the municipality's chart and
-// writes the journal as CSV (the municipality's layout) and JSON Lines in
-// one pass over the lines. It checks that debits equal credits.
-func (x *exporter) writeBookings(ctx context.Context) error {
+// bookings books the run's lines on the chart and writes the journal as
+// CSV (the municipality's layout) and, when asked for, JSON Lines. It
+// checks that debits equal credits, and records what the bookings pull
+// API needs (store.Journal).
+type bookings struct {
+	x     *exporter
+	chart *booking.Chart
+	rules []booking.Rule
+	cf    *pubFile
+	cw    *booking.CSVWriter
+	jf    *pubFile // nil without JSON Lines
+	jw    *booking.JSONWriter
+	pager store.JournalPager
+	res   booking.Result
+	files []File
+
+	lines      int64
+	netPayable payrun.Cents // payable credits − debits: the money paid out
+}
+
+func (x *exporter) newBookings(chart *booking.Chart, layout booking.CSVLayout, rules []booking.Rule) (*bookings, error) {
 	r := &x.run
-	chart, err := x.db.LoadChart(ctx, r.Municipality)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	x.chart = chart
-	layout, err := csvLayout(r.Settings.BookingCSV)
-	if err != nil {
-		return err
-	}
+	b := &bookings{x: x, chart: chart, rules: rules}
 	base := fmt.Sprintf("%s-%s-run%d-bookings", r.Municipality, r.Period, r.ID)
-	cf, err := x.pub.create(base + ".csv")
-	if err != nil {
-		return err
+	var err error
+	if b.cf, err = x.pub.create(base + ".csv"); err != nil {
+		return nil, err
 	}
-	jf, err := x.pub.create(base + ".jsonl")
-	if err != nil {
-		return err
+	if b.cw, err = booking.NewCSVWriter(b.cf, x.man.Run, layout); err != nil {
+		return nil, fmt.Errorf("export: %s: %w", b.cf.name, err)
 	}
-	cw, err := booking.NewCSVWriter(cf, x.man.Run, layout)
-	if err != nil {
-		return fmt.Errorf("export: %s: %w", cf.name, err)
+	if x.opts.BookingsJSON || r.Settings.BookingsJSONL {
+		if b.jf, err = x.pub.create(base + ".jsonl"); err != nil {
+			return nil, err
+		}
+		b.jw = booking.NewJSONWriter(b.jf, x.man.Run)
 	}
-	jw := booking.NewJSONWriter(jf, x.man.Run)
-	for e, err := range chart.Journal(x.db.StreamBookingLines(ctx, r.Municipality, r.ID)) {
+	return b, nil
+}
+
+// run consumes the line batches, releasing each.
+func (b *bookings) run(_ context.Context, in <-chan *lineBatch, release func(*lineBatch)) error {
+	lines := func(yield func(booking.Line, error) bool) {
+		for lb := range in {
+			for i := range lb.lines {
+				if !yield(lb.lines[i].Line, nil) {
+					release(lb)
+					return
+				}
+			}
+			release(lb)
+		}
+	}
+	for e, err := range b.chart.Journal(lines) {
 		if err != nil {
-			return fmt.Errorf("export: bookings of run %d: %w", r.ID, err)
+			return fmt.Errorf("export: bookings of run %d: %w", b.x.run.ID, err)
 		}
-		if err := cw.Write(&e); err != nil {
-			return fmt.Errorf("export: %s: %w", cf.name, err)
-		}
-		if err := jw.Write(&e); err != nil {
-			return fmt.Errorf("export: %s: %w", jf.name, err)
+		if err := b.entry(&e); err != nil {
+			return err
 		}
 	}
-	for _, w := range []struct {
+	return b.close()
+}
+
+// entry writes one journal entry.
+func (b *bookings) entry(e *booking.Entry) error {
+	if e.Side == booking.Debit {
+		b.lines++ // every line gives its debit first
+		b.pager.Add(e.Seq, e.CaseID)
+	}
+	if e.AccountKind == booking.KindPayable {
+		if e.Side == booking.Credit {
+			b.netPayable += e.Amount
+		} else {
+			b.netPayable -= e.Amount
+		}
+	}
+	if err := b.cw.Write(e); err != nil {
+		return fmt.Errorf("export: %s: %w", b.cf.name, err)
+	}
+	if b.jw != nil {
+		if err := b.jw.Write(e); err != nil {
+			return fmt.Errorf("export: %s: %w", b.jf.name, err)
+		}
+	}
+	return nil
+}
+
+// close completes the files.
+func (b *bookings) close() error {
+	type out struct {
 		f     *pubFile
 		kind  string
 		close func() (booking.Result, error)
-	}{{cf, KindBookings, cw.Close}, {jf, KindBookingsJSON, jw.Close}} {
+	}
+	outs := []out{{b.cf, KindBookings, b.cw.Close}}
+	if b.jw != nil {
+		outs = append(outs, out{b.jf, KindBookingsJSON, b.jw.Close})
+	}
+	for i, w := range outs {
 		res, err := w.close()
 		if err != nil {
 			return fmt.Errorf("export: %s: %w", w.f.name, err)
@@ -99,22 +156,22 @@ func (x *exporter) writeBookings(ctx context.Context) error {
 		if res.Debit != res.Credit {
 			return fmt.Errorf("%w: %s: debits %s ≠ credits %s", ErrReconcile, w.f.name, res.Debit, res.Credit)
 		}
+		if i == 0 {
+			b.res = res
+		}
 		if err := w.f.finish(); err != nil {
 			return err
 		}
-		if err := x.fileDone(File{Name: w.f.name, Kind: w.kind, SHA256: w.f.sum, Lines: res.Lines}); err != nil {
+		b.files = append(b.files, File{Name: w.f.name, Kind: w.kind, SHA256: w.f.sum, Lines: res.Lines})
+		if err := b.x.fileDone(w.f.name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// storeJournal stores the run's journal for the bookings pull API
-// (idempotent: a re-export adds nothing).
-func (x *exporter) storeJournal(ctx context.Context) error {
-	r := &x.run
-	if _, err := x.db.StoreJournal(ctx, r.Municipality, r.ID, x.chart.Journal(x.db.StreamBookingLines(ctx, r.Municipality, r.ID))); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return nil
+// journal is what the bookings pull API needs of the journal written.
+func (b *bookings) journal() *store.Journal {
+	return &store.Journal{Records: b.res.Lines, Debit: b.res.Debit, Credit: b.res.Credit,
+		Rules: b.rules, Pages: b.pager.Pages()}
 }

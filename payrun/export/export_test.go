@@ -78,7 +78,9 @@ func TestExportReconciles(t *testing.T) {
 	b := setup(t)
 	run := mixedRun(t, b, payrun.RunReleased)
 	dir := t.TempDir()
-	m, err := export.Run(context.Background(), b.db, run, dir, opts(b))
+	o := opts(b)
+	o.BookingsJSON = true
+	m, err := export.Run(context.Background(), b.db, run, dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +375,7 @@ func TestCrashLeavesNothing(t *testing.T) {
 		t.Fatalf("retry: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != len(m.Files)+1 || len(m.Files) != 5 { // 3 pain.001, 2 bookings
+	if len(entries) != len(m.Files)+1 || len(m.Files) != 4 { // 3 pain.001, 1 bookings
 		t.Errorf("after retry: %d entries, manifest %d files", len(entries), len(m.Files))
 	}
 }
@@ -400,5 +402,54 @@ func TestCheckAccounts(t *testing.T) {
 		VALUES ($1, 'sgb12_4', 'rent', 'bund_46a', 'payable', '35120000')`, mun)
 	if err := export.CheckAccounts(context.Background(), b.db, mun, keys); err != nil {
 		t.Errorf("with the municipality's rule: %v", err)
+	}
+}
+
+// TestBookingsJSONOptIn: the bookings JSON Lines file is written only when
+// asked for (export option or municipality setting bookings_jsonl); the
+// other files are the same bytes either way.
+func TestBookingsJSONOptIn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	run := mixedRun(t, b, payrun.RunReleased)
+	kinds := func(m export.Manifest) map[string]string {
+		k := map[string]string{}
+		for _, f := range m.Files {
+			k[f.Kind] = f.SHA256
+		}
+		return k
+	}
+	plain, err := export.Run(context.Background(), b.db, run, t.TempDir(), opts(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := kinds(plain)[export.KindBookingsJSON]; ok || len(plain.Files) != 3 {
+		t.Fatalf("default export has %d files, JSON: %v", len(plain.Files), ok)
+	}
+	o := opts(b)
+	o.BookingsJSON = true
+	withOpt, err := export.Run(context.Background(), b.db, run, t.TempDir(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec1(t, b.db, mun, `UPDATE municipalities SET settings = settings || '{"bookings_jsonl": true}' WHERE key = $1`, mun)
+	dir := t.TempDir()
+	withSetting, err := export.Run(context.Background(), b.db, run, dir, opts(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []export.Manifest{withOpt, withSetting} {
+		k := kinds(m)
+		if k[export.KindBookingsJSON] == "" || len(m.Files) != 4 {
+			t.Errorf("JSON asked for: files %v", k)
+		}
+		for kind, sum := range kinds(plain) {
+			if k[kind] != sum {
+				t.Errorf("%s differs with the JSON file", kind)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 5 {
+		t.Errorf("%d files in the directory, want 4 and the manifest", len(entries))
 	}
 }

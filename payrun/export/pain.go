@@ -1,14 +1,12 @@
 package export
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/payrun/payrun/payrun"
-	"github.com/payrun/payrun/payrun/store"
 	"github.com/payrun/payrun/sepa"
 )
 
@@ -18,14 +16,53 @@ const (
 	purposeRent    = "RENT"
 )
 
-// painFile is the pain.001 file being written.
-type painFile struct {
-	no    int
-	f     *pubFile
-	w     *sepa.Writer
-	chunk store.ChunkTotal
-	txs   int
+// painFiles collects the SEPA transactions of one file at a time (their
+// count and sum open the file) and writes the file when it is full or the
+// run ends. A separate goroutine checks each written file with
+// sepa.Check while the next one is collected.
+type painFiles struct {
+	x     *exporter
+	batch sepa.Batch
+	files []File
+	n     int // files written
+
+	checks chan painCheck
+	done   chan error
 }
+
+// painCheck is a written file to check.
+type painCheck struct {
+	name, path string
+	txs        int
+	sum        payrun.Cents
+}
+
+// start starts the checking goroutine.
+func (pf *painFiles) start() {
+	pf.checks, pf.done = make(chan painCheck, 64), make(chan error, 1)
+	go func() {
+		var first error
+		for c := range pf.checks {
+			if first == nil {
+				first = checkPain(c)
+			}
+		}
+		pf.done <- first
+	}()
+}
+
+// wait ends the checking and returns its first error.
+func (pf *painFiles) wait() error {
+	if pf.checks == nil {
+		return nil
+	}
+	close(pf.checks)
+	pf.checks = nil
+	return <-pf.done
+}
+
+// waitChecks waits for the checks of the pain.001 files.
+func (p *payments) waitChecks() error { return p.pain.wait() }
 
 // painName is the file name of pain.001 file n of the run.
 func (x *exporter) painName(n int) string {
@@ -36,62 +73,38 @@ func (x *exporter) painName(n int) string {
 	return fmt.Sprintf("%s-%s-run%d-pain001-%s-%d.xml", x.run.Municipality, x.run.Period, x.run.ID, kind, n)
 }
 
-// writePain streams the SEPA transactions into one file per chunk and
-// returns the sum written.
-func (x *exporter) writePain(ctx context.Context, chunks []store.ChunkTotal) (payrun.Cents, error) {
-	var cur *painFile
-	var sum payrun.Cents
-	next := 0
-	err := x.db.StreamExportGroups(ctx, x.run.Municipality, x.run.ID, store.ExportSEPA, func(g *store.ExportGroup) error {
-		if cur == nil {
-			if next >= len(chunks) {
-				return fmt.Errorf("export: more transactions than counted: %w", ErrReconcile)
-			}
-			var err error
-			if cur, err = x.openPain(next+1, chunks[next]); err != nil {
-				return err
-			}
-			next++
-		}
-		tx, err := x.transaction(g)
-		if err != nil {
-			return err
-		}
-		if err := cur.w.Transaction(tx); err != nil {
-			return fmt.Errorf("export: %s: %w", cur.f.name, err)
-		}
-		sum += g.Amount
-		cur.txs++
-		if cur.txs == cur.chunk.Txs {
-			err := x.closePain(cur)
-			cur = nil
-			return err
-		}
-		return nil
-	})
+// add adds a transaction, writing the file when it is full.
+func (pf *painFiles) add(g *group) error {
+	t, err := pf.x.transaction(g)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if cur != nil || next != len(chunks) {
-		return 0, fmt.Errorf("export: fewer transactions than counted: %w", ErrReconcile)
+	if err := pf.batch.Add(t); err != nil {
+		return fmt.Errorf("export: %s: %w", pf.x.painName(pf.n+1), err)
 	}
-	return sum, nil
+	if pf.batch.Len() < pf.x.opts.MaxTransactionsPerFile {
+		return nil
+	}
+	return pf.flush()
 }
 
-// openPain starts file n with the totals of its chunk.
-func (x *exporter) openPain(n int, chunk store.ChunkTotal) (*painFile, error) {
-	r := &x.run
+// flush writes the collected transactions as the next file, syncs it and
+// queues it for the check.
+func (pf *painFiles) flush() error {
+	x, r := pf.x, &pf.x.run
+	pf.n++
+	n, txs, sum := pf.n, pf.batch.Len(), payrun.Cents(pf.batch.Sum())
 	f, err := x.pub.create(x.painName(n))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w, err := sepa.NewWriter(f, sepa.GroupHeader{
 		MsgID: MsgID(x.man.Run, r.Instant, n), CreatedAt: r.ReleasedAt,
-		NbOfTxs: chunk.Txs, CtrlSum: int64(chunk.Sum),
+		NbOfTxs: txs, CtrlSum: int64(sum),
 		InitiatingParty: sepa.CleanText(r.DebtorName, sepa.MaxNameLen),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("export: %s: %w", f.name, err)
+		return fmt.Errorf("export: %s: %w", f.name, err)
 	}
 	batch := true
 	err = w.StartPaymentInfo(sepa.PaymentInfo{
@@ -99,56 +112,53 @@ func (x *exporter) openPain(n int, chunk store.ChunkTotal) (*painFile, error) {
 		Instant: r.Instant, BatchBooking: &batch,
 		Debtor:     sepa.CleanText(r.DebtorName, sepa.MaxNameLen),
 		DebtorIBAN: r.DebtorIBAN, DebtorBIC: r.DebtorBIC,
-		NbOfTxs: chunk.Txs, CtrlSum: int64(chunk.Sum),
+		NbOfTxs: txs, CtrlSum: int64(sum),
 	})
+	if err == nil {
+		err = w.WriteBatch(&pf.batch)
+	}
+	if err == nil {
+		err = w.EndPaymentInfo()
+	}
+	if err == nil {
+		err = w.Close()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("export: %s: %w", f.name, err)
+		return fmt.Errorf("export: %s: %w", f.name, err)
 	}
-	return &painFile{no: n, f: f, w: w, chunk: chunk}, nil
-}
-
-// closePain ends the message, syncs the temp file, checks it with
-// sepa.Check and records it.
-func (x *exporter) closePain(p *painFile) error {
-	if err := p.w.EndPaymentInfo(); err != nil {
-		return fmt.Errorf("export: %s: %w", p.f.name, err)
-	}
-	if err := p.w.Close(); err != nil {
-		return fmt.Errorf("export: %s: %w", p.f.name, err)
-	}
-	if err := p.f.finish(); err != nil {
+	if err := f.finish(); err != nil {
 		return err
 	}
-	if err := checkPain(p.f.tmpPath(), p.chunk); err != nil {
-		return fmt.Errorf("export: %s: %w", p.f.name, err)
-	}
-	return x.fileDone(File{Name: p.f.name, Kind: KindPain001, SHA256: p.f.sum,
-		Transactions: p.txs, Total: p.chunk.Sum.String()})
+	pf.batch.Reset()
+	pf.checks <- painCheck{name: f.name, path: f.tmpPath(), txs: txs, sum: sum}
+	pf.files = append(pf.files, File{Name: f.name, Kind: KindPain001, SHA256: f.sum, Transactions: txs, Total: sum.String()})
+	return x.fileDone(f.name)
 }
 
-// checkPain runs the DK business-rule checker over a written file.
-func checkPain(path string, want store.ChunkTotal) error {
-	f, err := os.Open(path)
+// checkPain runs the DK business-rule checker over a written file: the
+// file must have no problem and the transactions and sum written.
+func checkPain(c painCheck) error {
+	f, err := os.Open(c.path)
 	if err != nil {
-		return err
+		return fmt.Errorf("export: %s: %w", c.name, err)
 	}
 	defer f.Close()
 	rep, err := sepa.Check(f)
 	if err != nil {
-		return fmt.Errorf("sepa check: %w", err)
+		return fmt.Errorf("export: %s: sepa check: %w", c.name, err)
 	}
 	if !rep.OK() {
-		return fmt.Errorf("sepa check: %d problems, first: %v: %w", len(rep.Problems)+rep.Omitted, rep.Problems[0], sepa.ErrInvalid)
+		return fmt.Errorf("export: %s: sepa check: %d problems, first: %v: %w", c.name, len(rep.Problems)+rep.Omitted, rep.Problems[0], sepa.ErrInvalid)
 	}
-	if rep.Transactions != want.Txs || rep.CtrlSum != int64(want.Sum) {
-		return fmt.Errorf("sepa check: file has %d transactions / %s, the run %d / %s: %w",
-			rep.Transactions, sepa.FormatAmount(rep.CtrlSum), want.Txs, want.Sum, ErrReconcile)
+	if rep.Transactions != c.txs || rep.CtrlSum != int64(c.sum) {
+		return fmt.Errorf("export: %s: sepa check: file has %d transactions / %s, written %d / %s: %w",
+			c.name, rep.Transactions, sepa.FormatAmount(rep.CtrlSum), c.txs, c.sum, ErrReconcile)
 	}
 	return nil
 }
 
 // transaction maps one (case, payee) group to a credit transfer.
-func (x *exporter) transaction(g *store.ExportGroup) (sepa.Transaction, error) {
+func (x *exporter) transaction(g *group) (sepa.Transaction, error) {
 	t := sepa.Transaction{
 		EndToEndID:   EndToEndID(x.man.Run, g.CaseID, g.Role),
 		Amount:       int64(g.Amount),

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // tmpPrefix starts the name of every file that is not complete yet.
@@ -20,6 +21,7 @@ const tmpPrefix = ".tmp-"
 // publishes them (rename, then directory fsync) only when all are complete.
 // Abort removes whatever it created.
 type publisher struct {
+	mu      sync.Mutex // create runs in several goroutines
 	dir     string
 	pending []*pubFile // written and synced, not yet renamed
 	renamed []string   // final paths renamed by this publisher
@@ -67,7 +69,9 @@ func (p *publisher) create(name string) (*pubFile, error) {
 	}
 	pf := &pubFile{name: name, tmp: tmp, f: f, hash: sha256.New()}
 	pf.buf = bufio.NewWriterSize(io.MultiWriter(f, pf.hash), 256<<10)
+	p.mu.Lock()
 	p.pending = append(p.pending, pf)
+	p.mu.Unlock()
 	return pf, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,11 +34,16 @@ type Options struct {
 	Actor   string
 	// MaxTransactionsPerFile splits pain.001 files (default 100,000).
 	MaxTransactionsPerFile int
+	// BookingsJSON adds the journal as JSON Lines (kind bookings-json), as
+	// the municipality setting bookings_jsonl does. Off by default: the
+	// bookings pull API serves the same records without the file.
+	BookingsJSON bool
 	// Log receives progress; nil means no logging.
 	Log *zap.Logger
 	// AfterFile, when set, is called after each file is complete under its
 	// temporary name; an error aborts the export as a crash would (tests
-	// inject failures with it).
+	// inject failures with it). It may be called from several goroutines,
+	// one call at a time.
 	AfterFile func(name string) error
 }
 
@@ -45,16 +51,22 @@ type Options struct {
 // payment lines.
 var ErrReconcile = errors.New("export: totals do not reconcile")
 
+// errStopped ends a stream whose consumer stopped early.
+var errStopped = errors.New("export: stream stopped")
+
 // exporter holds the state of one export.
 type exporter struct {
-	db    *store.DB
-	opts  Options
-	log   *zap.Logger
-	run   store.ExportRun
-	exec  payrun.Date
-	pub   *publisher
-	man   Manifest
-	chart *booking.Chart
+	db   *store.DB
+	opts Options
+	log  *zap.Logger
+	run  store.ExportRun
+	exec payrun.Date
+	pub  *publisher
+	man  Manifest
+
+	mu       sync.Mutex // AfterFile calls
+	payments *payments
+	bookings *bookings
 }
 
 // Run exports released run runID into outDir (see the package doc) and
@@ -100,27 +112,40 @@ func Run(ctx context.Context, db *store.DB, runID int64, outDir string, opts Opt
 // writeAll writes every file, publishes them and marks the run exported.
 func (x *exporter) writeAll(ctx context.Context) error {
 	r := &x.run
+	start := time.Now()
 	x.man = Manifest{Run: strconv.FormatInt(r.ID, 10), Municipality: r.Municipality,
 		Period: r.Period.String(), ExecutionDate: x.exec.String()}
-	totals, err := x.db.LoadExportTotals(ctx, r.Municipality, r.ID, x.opts.MaxTransactionsPerFile)
+	// A re-export books with the rules of the first export, so that its
+	// files are the same bytes even when the rules changed since.
+	var rules []booking.Rule
+	if r.Journal != nil {
+		rules = r.Journal.Rules
+	} else {
+		var err error
+		if rules, err = x.db.LoadRules(ctx, r.Municipality); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	chart, err := booking.NewChart(r.Municipality, rules)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	sepaSum, err := x.writePain(ctx, totals.Chunks)
+	layout, err := csvLayout(r.Settings.BookingCSV)
 	if err != nil {
 		return err
 	}
-	cashSum, err := x.writeCash(ctx, totals.CashTxs)
-	if err != nil {
+	if x.bookings, err = x.newBookings(chart, layout, rules); err != nil {
 		return err
 	}
-	if sepaSum+cashSum != totals.PaymentSum {
-		return fmt.Errorf("%w: run %d: pain.001 %s + cash %s ≠ payment lines %s",
-			ErrReconcile, r.ID, sepaSum, cashSum, totals.PaymentSum)
-	}
-	if err := x.writeBookings(ctx); err != nil {
+	x.payments = x.newPayments()
+	if err := x.stream(ctx); err != nil {
 		return err
 	}
+	streamed := time.Since(start)
+	if err := x.reconcile(); err != nil {
+		return err
+	}
+	x.man.Files = append(append([]File(nil), x.payments.files...), x.bookings.files...)
 	if err := x.writeManifest(); err != nil {
 		return err
 	}
@@ -131,25 +156,81 @@ func (x *exporter) writeAll(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("export: manifest: %w", err)
 	}
-	if err := x.db.MarkRunExported(ctx, r.Municipality, r.ID, x.exec, body, x.opts.ActorID, x.opts.Actor); err != nil {
+	if err := x.db.MarkRunExported(ctx, r.Municipality, r.ID, x.exec, body, x.opts.ActorID, x.opts.Actor, x.bookings.journal()); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	if err := x.storeJournal(ctx); err != nil {
-		return err
-	}
 	x.log.Info("run exported", zap.Int64("run", r.ID), zap.String("municipality", r.Municipality),
-		zap.Int("files", len(x.man.Files)), zap.String("payments", totals.PaymentSum.String()))
+		zap.Int("files", len(x.man.Files)), zap.String("payments", x.payments.paid().String()),
+		zap.Duration("files_written", streamed), zap.Duration("took", time.Since(start)))
 	return nil
 }
 
-// fileDone records a complete file in the manifest and calls the
-// AfterFile hook.
-func (x *exporter) fileDone(f File) error {
-	x.man.Files = append(x.man.Files, f)
-	if x.opts.AfterFile != nil {
-		if err := x.opts.AfterFile(f.Name); err != nil {
-			return fmt.Errorf("export: after %s: %w", f.Name, err)
-		}
+// stream reads the run's lines once and hands them to the payments
+// (pain.001, cash) and the bookings, each in its own goroutine; the
+// payments' pain.001 files are checked in a third. It returns the first
+// error; every goroutine has ended when it returns.
+func (x *exporter) stream(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var once sync.Once
+	var first error
+	fail := func(err error) {
+		once.Do(func() { first = err })
+		cancel(err)
+	}
+	fan := newFanOut(ctx, 2)
+	var wg sync.WaitGroup
+	for i, consume := range []func(context.Context, <-chan *lineBatch, func(*lineBatch)) error{x.payments.run, x.bookings.run} {
+		ch := fan.out[i]
+		wg.Go(func() {
+			if err := consume(ctx, ch, fan.release); err != nil {
+				fail(err)
+			}
+			for b := range ch { // after an error: let the producer finish
+				fan.release(b)
+			}
+		})
+	}
+	err := x.db.StreamExportLines(ctx, x.run.Municipality, x.run.ID, fan.add)
+	if err == nil {
+		err = fan.flush()
+	}
+	fan.close()
+	if err != nil {
+		fail(fmt.Errorf("export: %w", err))
+	}
+	wg.Wait()
+	if cerr := x.payments.waitChecks(); cerr != nil {
+		fail(cerr)
+	}
+	return first
+}
+
+// reconcile checks, to the cent: Σ pain.001 + cash = Σ payment lines of the
+// stream = the run's total as stored when it was built = the bookings'
+// net payable credits; the lines streamed are the run's line count.
+func (x *exporter) reconcile() error {
+	p, b, r := x.payments, x.bookings, &x.run
+	paid := p.paid()
+	if paid != p.paymentLines || paid != r.Total || paid != b.netPayable {
+		return fmt.Errorf("%w: run %d: pain.001 %s + cash %s = %s, payment lines %s, run total %s, bookings' net payable %s",
+			ErrReconcile, r.ID, p.sepaSum, p.cashSum, paid, p.paymentLines, r.Total, b.netPayable)
+	}
+	if b.lines != r.Lines {
+		return fmt.Errorf("%w: run %d: %d lines booked, the run has %d", ErrReconcile, r.ID, b.lines, r.Lines)
+	}
+	return nil
+}
+
+// fileDone calls the AfterFile hook for a complete file.
+func (x *exporter) fileDone(name string) error {
+	if x.opts.AfterFile == nil {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := x.opts.AfterFile(name); err != nil {
+		return fmt.Errorf("export: after %s: %w", name, err)
 	}
 	return nil
 }

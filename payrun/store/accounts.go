@@ -2,10 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"iter"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,16 +12,11 @@ import (
 // LoadChart reads the account rules of municipality (its own rules and the
 // county-wide defaults) and resolves them into a booking.Chart.
 func (db *DB) LoadChart(ctx context.Context, municipality string) (*booking.Chart, error) {
-	var rules []booking.Rule
-	err := db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
-		var err error
-		rules, err = loadRules(ctx, tx, municipality)
-		return err
-	})
+	rules, err := db.LoadRules(ctx, municipality)
 	if err != nil {
-		return nil, fmt.Errorf("store: account rules of %s: %w", municipality, err)
+		return nil, err
 	}
-	return booking.NewChart(municipality, expandWildcards(rules))
+	return booking.NewChart(municipality, rules)
 }
 
 // expandWildcards replaces a rule for component "*" by one rule per
@@ -77,51 +68,3 @@ func loadRules(ctx context.Context, tx pgx.Tx, municipality string) ([]booking.R
 		return r, err
 	})
 }
-
-// StreamBookingLines yields the lines of run runID in journal order (case,
-// payee, month, component; byte order) with their 1-based position as Seq
-// and the channel of their decision. It holds a read-only transaction open
-// while the caller consumes the sequence; stop early by breaking out.
-func (db *DB) StreamBookingLines(ctx context.Context, municipality string, runID int64) iter.Seq2[booking.Line, error] {
-	return func(yield func(booking.Line, error) bool) {
-		stopped := false
-		err := db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, `
-				SELECT l.case_id, l.month, l.payee_role, coalesce(d.payee_channel, ''), l.component, l.kind,
-				       (l.amount * 100)::bigint, l.law, l.cost_bearer, coalesce(l.reclaim_id, '')
-				  FROM run_lines l
-				  LEFT JOIN decisions d ON d.municipality = l.municipality AND d.decision_id = l.decision_id
-				 WHERE l.municipality = $1 AND l.run_id = $2
-				 ORDER BY l.case_id COLLATE "C", l.payee_role COLLATE "C", l.month, l.component COLLATE "C",
-				          l.kind COLLATE "C", coalesce(l.reclaim_id, '') COLLATE "C", l.amount`, municipality, runID)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			var l booking.Line
-			var month time.Time
-			for rows.Next() {
-				if err := rows.Scan(&l.CaseID, &month, &l.Payee, &l.Channel, &l.Component, &l.Kind,
-					&l.Amount, &l.Law, &l.CostBearer, &l.ReclaimID); err != nil {
-					return err
-				}
-				l.Seq++
-				l.Month = payrun.DateOf(month).Month()
-				if !yield(l, nil) {
-					stopped = true
-					return errStopped
-				}
-			}
-			return rows.Err()
-		})
-		if err != nil && !stopped {
-			yield(booking.Line{}, fmt.Errorf("store: lines of run %d: %w", runID, err))
-		}
-	}
-}
-
-// errStopped ends a stream's transaction when the consumer stopped early.
-var errStopped = errors.New("store: stream stopped by the consumer")

@@ -13,12 +13,15 @@ import (
 )
 
 // Report46a adds to r the journal entries of cost bearer bund_46a that the
-// exported runs of municipality with a period from from through to booked
-// (booking_lines, stored at export). Each entry counts in the quarter of
-// its run's period: the month the run pays out (cash principle). Runs
-// exported before their journal was stored contribute nothing. The lines
-// are streamed in one read-only transaction under the municipality's RLS
-// scope.
+// exported runs of municipality with a period from from through to booked.
+// Each entry counts in the quarter of its run's period: the month the run
+// pays out (cash principle). The journal of a run exported since migration
+// 0085 is booked again from its run lines with the rules stored with it
+// (summed per line kind, component, law and sign first: the report adds
+// amounts, so the sums book to the same totals); journals stored in
+// booking_lines before count as stored. Runs exported before journals
+// were kept contribute nothing. Everything is read in one read-only
+// transaction under the municipality's RLS scope.
 func (db *DB) Report46a(ctx context.Context, municipality string, from, to payrun.Month, r *booking.Report46a) error {
 	if to < from {
 		return fmt.Errorf("store: § 46a report of %s: %w: %s after %s", municipality, payrun.ErrInvalid, from, to)
@@ -27,47 +30,129 @@ func (db *DB) Report46a(ctx context.Context, municipality string, from, to payru
 		if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT `+sqlMonth("r.period")+`, j.line_kind, j.account_kind, j.side,
-			       (j.amount::numeric * 100)::bigint
-			  FROM runs r
-			  JOIN booking_lines b ON b.municipality = r.municipality AND b.run_id = r.id
-			  CROSS JOIN LATERAL jsonb_to_record(b.record::jsonb)
-			       AS j(cost_bearer text, line_kind text, account_kind text, side text, amount text)
-			 WHERE r.municipality = $1 AND r.state = 'exported'
-			   AND r.period >= $2 AND r.period <= $3
-			   AND j.cost_bearer = $4
-			 ORDER BY r.period, b.run_id, b.n`,
-			municipality, from.First().Time(utc), to.First().Time(utc), string(payrun.BearerBund))
-		if err != nil {
+		args := []any{municipality, from.First().Time(utc), to.First().Time(utc), string(payrun.BearerBund)}
+		if err := report46aJournals(ctx, tx, args, r); err != nil {
 			return err
 		}
-		defer rows.Close()
-		e := booking.Entry{Municipality: municipality, CostBearer: payrun.BearerBund}
-		var (
-			period int32
-			side   string
-		)
-		for rows.Next() {
-			if err := rows.Scan(&period, &e.LineKind, &e.AccountKind, &side, &e.Amount); err != nil {
-				return fmt.Errorf("scan booking line: %w", err)
-			}
-			switch side {
-			case "debit":
-				e.Side = booking.Debit
-			case "credit":
-				e.Side = booking.Credit
-			default:
-				return fmt.Errorf("booking line of period %s: side %q: %w", payrun.Month(period), side, payrun.ErrInvalid)
-			}
-			r.Add(payrun.Month(period), &e)
-		}
-		return rows.Err()
+		return report46aLegacy(ctx, tx, args, r)
 	})
 	if err != nil {
 		return fmt.Errorf("store: § 46a report of %s %s–%s: %w", municipality, from, to, err)
 	}
 	return nil
+}
+
+// report46aJournals books the bund_46a lines of the runs with a stored
+// journal. args: municipality, first and last period, cost bearer.
+func report46aJournals(ctx context.Context, tx pgx.Tx, args []any, r *booking.Report46a) error {
+	municipality := args[0].(string)
+	rows, err := tx.Query(ctx, `SELECT j.run_id, j.rules FROM booking_journals j
+		JOIN runs r ON r.municipality = j.municipality AND r.id = j.run_id
+		WHERE r.municipality = $1 AND r.state = 'exported' AND r.period >= $2 AND r.period <= $3`, args[:3]...)
+	if err != nil {
+		return err
+	}
+	charts := map[int64]*booking.Chart{}
+	for rows.Next() {
+		var run int64
+		var raw []byte
+		var rules []booking.Rule
+		if err := rows.Scan(&run, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := json.Unmarshal(raw, &rules); err != nil {
+			rows.Close()
+			return fmt.Errorf("journal rules of run %d: %w", run, err)
+		}
+		if charts[run], err = booking.NewChart(municipality, rules); err != nil {
+			rows.Close()
+			return fmt.Errorf("journal rules of run %d: %w", run, err)
+		}
+	}
+	if err := rows.Err(); err != nil || len(charts) == 0 {
+		return err
+	}
+	rows, err = tx.Query(ctx, `
+		SELECT r.id, `+sqlMonth("r.period")+`, l.kind, l.component, l.law,
+		       coalesce((sum(l.amount) FILTER (WHERE l.amount > 0) * 100)::bigint, 0),
+		       coalesce((sum(l.amount) FILTER (WHERE l.amount < 0) * 100)::bigint, 0)
+		  FROM runs r
+		  JOIN booking_journals j ON j.municipality = r.municipality AND j.run_id = r.id
+		  JOIN run_lines l ON l.municipality = r.municipality AND l.run_id = r.id
+		 WHERE r.municipality = $1 AND r.state = 'exported' AND r.period >= $2 AND r.period <= $3
+		   AND l.cost_bearer = $4
+		 GROUP BY r.id, r.period, l.kind, l.component, l.law`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var run int64
+		var period int32
+		var pos, neg int64
+		l := booking.Line{Payee: payrun.PayeeBeneficiary, CostBearer: payrun.BearerBund}
+		if err := rows.Scan(&run, &period, &l.Kind, &l.Component, &l.Law, &pos, &neg); err != nil {
+			return fmt.Errorf("scan run lines: %w", err)
+		}
+		chart := charts[run]
+		if chart == nil {
+			return fmt.Errorf("run %d: no journal rules", run)
+		}
+		for _, amount := range []int64{pos, neg} {
+			if amount == 0 {
+				continue
+			}
+			l.Amount = payrun.Cents(amount)
+			d, c, err := chart.Post(&l)
+			if err != nil {
+				return fmt.Errorf("run %d: %w", run, err)
+			}
+			r.Add(payrun.Month(period), &d)
+			r.Add(payrun.Month(period), &c)
+		}
+	}
+	return rows.Err()
+}
+
+// report46aLegacy adds the bund_46a entries stored in booking_lines
+// before migration 0085.
+func report46aLegacy(ctx context.Context, tx pgx.Tx, args []any, r *booking.Report46a) error {
+	rows, err := tx.Query(ctx, `
+		SELECT `+sqlMonth("r.period")+`, j.line_kind, j.account_kind, j.side,
+		       (j.amount::numeric * 100)::bigint
+		  FROM runs r
+		  JOIN booking_lines b ON b.municipality = r.municipality AND b.run_id = r.id
+		  CROSS JOIN LATERAL jsonb_to_record(b.record::jsonb)
+		       AS j(cost_bearer text, line_kind text, account_kind text, side text, amount text)
+		 WHERE r.municipality = $1 AND r.state = 'exported'
+		   AND r.period >= $2 AND r.period <= $3
+		   AND j.cost_bearer = $4
+		 ORDER BY r.period, b.run_id, b.n`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	e := booking.Entry{Municipality: args[0].(string), CostBearer: payrun.BearerBund}
+	var (
+		period int32
+		side   string
+	)
+	for rows.Next() {
+		if err := rows.Scan(&period, &e.LineKind, &e.AccountKind, &side, &e.Amount); err != nil {
+			return fmt.Errorf("scan booking line: %w", err)
+		}
+		switch side {
+		case "debit":
+			e.Side = booking.Debit
+		case "credit":
+			e.Side = booking.Credit
+		default:
+			return fmt.Errorf("booking line of period %s: side %q: %w", payrun.Month(period), side, payrun.ErrInvalid)
+		}
+		r.Add(payrun.Month(period), &e)
+	}
+	return rows.Err()
 }
 
 // ReportFlueAG adds to r the AsylbLG person-months of municipality for
