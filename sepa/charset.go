@@ -120,6 +120,41 @@ func CleanText(s string, max int) string {
 	if max <= 0 {
 		return ""
 	}
+	if isClean(s, max) {
+		return s
+	}
+	return cleanText(s, max)
+}
+
+// isClean reports whether CleanText(s, max) is s: every rune is in the DK
+// set (such text is in NFC and maps to itself), no space leads, trails or
+// follows a space, and s has at most max runes. Most names and remittance
+// texts are, and skip the normalisation.
+func isClean(s string, max int) bool {
+	n := 0
+	space := true // a leading space is not clean
+	for i := 0; i < len(s); n++ {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !dkASCII[c] || (c == ' ' && space) {
+				return false
+			}
+			space = c == ' '
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !inDK(r) {
+			return false
+		}
+		space = false
+		i += size
+	}
+	return !space && n <= max
+}
+
+// cleanText is CleanText without the shortcut.
+func cleanText(s string, max int) string {
 	s = norm.NFC.String(s)
 	var b strings.Builder
 	b.Grow(len(s))

@@ -74,14 +74,14 @@ func (x *exporter) newBookings(chart *booking.Chart, layout booking.CSVLayout, r
 	b := &bookings{x: x, chart: chart, rules: rules}
 	base := fmt.Sprintf("%s-%s-run%d-bookings", r.Municipality, r.Period, r.ID)
 	var err error
-	if b.cf, err = x.pub.create(base + ".csv"); err != nil {
+	if b.cf, err = x.pub.createHashed(base + ".csv"); err != nil {
 		return nil, err
 	}
 	if b.cw, err = booking.NewCSVWriter(b.cf, x.man.Run, layout); err != nil {
 		return nil, fmt.Errorf("export: %s: %w", b.cf.name, err)
 	}
 	if x.opts.BookingsJSON || r.Settings.BookingsJSONL {
-		if b.jf, err = x.pub.create(base + ".jsonl"); err != nil {
+		if b.jf, err = x.pub.createHashed(base + ".jsonl"); err != nil {
 			return nil, err
 		}
 		b.jw = booking.NewJSONWriter(b.jf, x.man.Run)
@@ -159,7 +159,7 @@ func (b *bookings) close() error {
 		if i == 0 {
 			b.res = res
 		}
-		if err := w.f.finish(); err != nil {
+		if err := w.f.finishHashed(res.SHA256, res.Bytes); err != nil {
 			return err
 		}
 		b.files = append(b.files, File{Name: w.f.name, Kind: w.kind, SHA256: w.f.sum, Lines: res.Lines})

@@ -58,7 +58,14 @@ func newPublisher(dir string) (*publisher, error) {
 }
 
 // create starts the file name (a plain file name, no directories).
-func (p *publisher) create(name string) (*pubFile, error) {
+func (p *publisher) create(name string) (*pubFile, error) { return p.createFile(name, true) }
+
+// createHashed starts a file whose writer hashes every byte it writes (the
+// booking writers do, for their control record): the file is not hashed a
+// second time; finishHashed takes the writer's hash.
+func (p *publisher) createHashed(name string) (*pubFile, error) { return p.createFile(name, false) }
+
+func (p *publisher) createFile(name string, hashed bool) (*pubFile, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, tmpPrefix) {
 		return nil, fmt.Errorf("export: bad file name %q", name)
 	}
@@ -67,8 +74,13 @@ func (p *publisher) create(name string) (*pubFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: create %s: %w", name, err)
 	}
-	pf := &pubFile{name: name, tmp: tmp, f: f, hash: sha256.New()}
-	pf.buf = bufio.NewWriterSize(io.MultiWriter(f, pf.hash), 256<<10)
+	pf := &pubFile{name: name, tmp: tmp, f: f}
+	if hashed {
+		pf.hash = sha256.New()
+		pf.buf = bufio.NewWriterSize(io.MultiWriter(f, pf.hash), 256<<10)
+	} else {
+		pf.buf = bufio.NewWriterSize(f, 256<<10)
+	}
 	p.mu.Lock()
 	p.pending = append(p.pending, pf)
 	p.mu.Unlock()
@@ -98,7 +110,23 @@ func (f *pubFile) finish() error {
 	if err != nil {
 		return fmt.Errorf("export: write %s: %w", f.name, err)
 	}
-	f.sum = hex.EncodeToString(f.hash.Sum(nil))
+	if f.hash != nil {
+		f.sum = hex.EncodeToString(f.hash.Sum(nil))
+	}
+	return nil
+}
+
+// finishHashed finishes a file of createHashed with the sha256 (hex) and
+// size its writer reports; a size other than what reached the file is an
+// error.
+func (f *pubFile) finishHashed(sum string, size int64) error {
+	if size != f.bytes {
+		return fmt.Errorf("export: write %s: the writer reports %d bytes, %d were written", f.name, size, f.bytes)
+	}
+	if err := f.finish(); err != nil {
+		return err
+	}
+	f.sum = sum
 	return nil
 }
 

@@ -178,6 +178,8 @@ func (x *exporter) stream(ctx context.Context) error {
 		once.Do(func() { first = err })
 		cancel(err)
 	}
+	start := time.Now()
+	var took [4]time.Duration // lines read, payments, bookings, checks
 	fan := newFanOut(ctx, 2)
 	var wg sync.WaitGroup
 	for i, consume := range []func(context.Context, <-chan *lineBatch, func(*lineBatch)) error{x.payments.run, x.bookings.run} {
@@ -186,6 +188,7 @@ func (x *exporter) stream(ctx context.Context) error {
 			if err := consume(ctx, ch, fan.release); err != nil {
 				fail(err)
 			}
+			took[1+i] = time.Since(start)
 			for b := range ch { // after an error: let the producer finish
 				fan.release(b)
 			}
@@ -196,6 +199,7 @@ func (x *exporter) stream(ctx context.Context) error {
 		err = fan.flush()
 	}
 	fan.close()
+	took[0] = time.Since(start)
 	if err != nil {
 		fail(fmt.Errorf("export: %w", err))
 	}
@@ -203,6 +207,10 @@ func (x *exporter) stream(ctx context.Context) error {
 	if cerr := x.payments.waitChecks(); cerr != nil {
 		fail(cerr)
 	}
+	took[3] = time.Since(start)
+	x.log.Debug("export stages", zap.Int64("run", x.run.ID), zap.Duration("lines_read", took[0]),
+		zap.Duration("payments_written", took[1]), zap.Duration("bookings_written", took[2]),
+		zap.Duration("pain_checked", took[3]))
 	return first
 }
 

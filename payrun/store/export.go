@@ -249,6 +249,9 @@ func (db *DB) StreamExportPayees(ctx context.Context, municipality string, fn fu
 		if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '128MB'"); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 			SELECT case_id, decision_id, payee_channel, payee_name, coalesce(payee_iban, ''), coalesce(payee_bic, ''),
 			       coalesce(landlord_name, ''), coalesce(landlord_iban, ''), coalesce(landlord_bic, ''),
