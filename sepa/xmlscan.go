@@ -45,6 +45,7 @@ type xmlScanner struct {
 type xmlName struct {
 	raw, prefix, local string
 	kids               []*xmlName
+	next               int // kids[next] is the likely next child
 }
 
 const maxKids = 64
@@ -502,6 +503,31 @@ func (s *xmlScanner) markup(h xmlHandler) (stop bool, err error) {
 	return s.startTag(h)
 }
 
+// knownChild returns the name at 1 when it is one seen below the open
+// element before (and the window holds it and the byte after it), and its
+// length; nil when not.
+func (s *xmlScanner) knownChild() (*xmlName, int) {
+	parent := &s.top
+	if k := len(s.stack); k > 0 {
+		parent = s.stack[k-1]
+	}
+	// Children come in the same order again and again: try the one after
+	// the last match first.
+	kids := parent.kids
+	for i, k := 0, parent.next; i < len(kids); i, k = i+1, k+1 {
+		if k >= len(kids) {
+			k = 0
+		}
+		kid := kids[k]
+		n := len(kid.raw)
+		if j := s.r + 1 + n; j < s.w && !nameByte[s.buf[j]] && string(s.buf[s.r+1:j]) == kid.raw {
+			parent.next = k + 1
+			return kid, n
+		}
+	}
+	return nil, 0
+}
+
 // name returns the interned element name of n bytes at i (the window
 // holds them), validating it the first time.
 func (s *xmlScanner) name(i, n int) (*xmlName, bool, error) {
@@ -537,18 +563,19 @@ func (s *xmlScanner) name(i, n int) (*xmlName, bool, error) {
 }
 
 func (s *xmlScanner) endTag(h xmlHandler) error {
-	n, err := s.readName(2)
-	if err != nil {
-		return err
-	}
 	// Fast path: </name> closing the open element of the same name.
-	if k := len(s.stack) - 1; k >= 0 && n > 0 {
-		if j := s.r + 2 + n; j < s.w && s.buf[j] == '>' && string(s.buf[s.r+2:j]) == s.stack[k].raw {
+	if k := len(s.stack) - 1; k >= 0 {
+		raw := s.stack[k].raw
+		if j := s.r + 2 + len(raw); j < s.w && s.buf[j] == '>' && string(s.buf[s.r+2:j]) == raw {
 			s.stack = s.stack[:k]
-			s.advance(n + 3)
+			s.advance(len(raw) + 3)
 			h.close()
 			return nil
 		}
+	}
+	n, err := s.readName(2)
+	if err != nil {
+		return err
 	}
 	if n == 0 {
 		return s.syntaxError(2, "expected element name after </")
@@ -590,20 +617,21 @@ func (s *xmlScanner) endTag(h xmlHandler) error {
 }
 
 func (s *xmlScanner) startTag(h xmlHandler) (stop bool, err error) {
-	n, err := s.readName(1)
-	if err != nil {
-		return false, err
-	}
-	var name *xmlName
-	ok := n > 0
-	if ok {
-		name, ok, err = s.name(1, n)
-		if err != nil {
+	name, n := s.knownChild()
+	if name == nil {
+		if n, err = s.readName(1); err != nil {
 			return false, err
 		}
-	}
-	if !ok {
-		return false, s.syntaxError(1, "expected element name after <")
+		ok := n > 0
+		if ok {
+			name, ok, err = s.name(1, n)
+			if err != nil {
+				return false, err
+			}
+		}
+		if !ok {
+			return false, s.syntaxError(1, "expected element name after <")
+		}
 	}
 	s.attrs, s.vals = s.attrs[:0], s.vals[:0]
 	i := 1 + n

@@ -1,8 +1,9 @@
 package export
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/sepa"
@@ -59,7 +60,7 @@ func Remittance(laws []payrun.Law, months []payrun.Month, period payrun.Month, r
 		mid = append(mid, "Nachzahlung "+monthRanges(arrears))
 	}
 	text := join(head, strings.Join(mid, " "), tail)
-	if len([]rune(sepa.CleanText(text, 1000))) > sepa.MaxRemittanceLen && len(months) > 0 {
+	if utf8.RuneCountInString(sepa.CleanText(text, 1000)) > sepa.MaxRemittanceLen && len(months) > 0 {
 		text = join(head, monthRange(months[0], months[len(months)-1]), tail)
 	}
 	return sepa.CleanText(text, sepa.MaxRemittanceLen)
@@ -95,11 +96,25 @@ func monthRanges(ms []payrun.Month) string {
 
 // monthRange formats one range "12/2026", "10-11/2026" or "12/2026-01/2027".
 func monthRange(a, b payrun.Month) string {
+	buf := make([]byte, 0, 16)
+	mm := func(m payrun.Month) {
+		n := int(m.Mon())
+		buf = append(buf, byte('0'+n/10), byte('0'+n%10))
+	}
 	switch {
 	case a == b:
-		return fmt.Sprintf("%02d/%d", int(a.Mon()), a.Year())
+		mm(a)
 	case a.Year() == b.Year():
-		return fmt.Sprintf("%02d-%02d/%d", int(a.Mon()), int(b.Mon()), a.Year())
+		mm(a)
+		buf = append(buf, '-')
+		mm(b)
+	default:
+		mm(a)
+		buf = strconv.AppendInt(append(buf, '/'), int64(a.Year()), 10)
+		buf = append(buf, '-')
+		mm(b)
+		buf = strconv.AppendInt(append(buf, '/'), int64(b.Year()), 10)
+		return string(buf)
 	}
-	return fmt.Sprintf("%02d/%d-%02d/%d", int(a.Mon()), a.Year(), int(b.Mon()), b.Year())
+	return string(strconv.AppendInt(append(buf, '/'), int64(b.Year()), 10))
 }
