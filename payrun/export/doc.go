@@ -20,9 +20,23 @@
 // file that looks complete. The manifest is the commit marker: a consumer
 // reads only the files listed in manifest.json.
 //
+// # One pass
+//
+// The run's lines are read once, in journal order (case, payee, month,
+// component; store.StreamExportLines), and handed in batches to two
+// goroutines: the payments sum the payment lines of each (case, payee)
+// into a transaction, merging the payee of its decision from a second
+// stream of decisions in case order, and write the pain.001 files and the
+// cash list; the bookings book every line on the chart and write the CSV
+// (and, when asked for, the JSON Lines). A third goroutine checks each
+// pain.001 file with sepa.Check while the next one is collected. The
+// totals are reconciled at the end: Σ pain.001 + cash = Σ payment lines =
+// the run's stored total = the bookings' net payable credits.
+//
 // # Memory
 //
-// The transactions are never loaded as a whole: the group header totals of
-// each file come from a SQL aggregate (first pass), then the transactions
-// are streamed from a cursor in the same order (second pass).
+// Nothing grows with the run except one pain.001 file's transactions,
+// rendered (sepa.Batch, about 35 MB for 100,000) because NbOfTxs and
+// CtrlSum open the file, and the case ids of the journal pages that the
+// bookings pull API needs (store.Journal).
 package export

@@ -228,3 +228,23 @@ func firstDiff(got, want []string) string {
 	}
 	return "(one is a prefix of the other)"
 }
+
+// TestBookingsPullEmptyRun: a run without lines exports (no pain.001, an
+// empty journal) and takes no cursor positions; the next run's journal
+// starts at the beginning.
+func TestBookingsPullEmptyRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	empty := b.newRun(t, payrun.RunReleased, false, map[string]payee{}, nil)
+	m, err := export.Run(context.Background(), b.db, empty, t.TempDir(), opts(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 1 || m.Files[0].Kind != export.KindBookings || m.Files[0].Lines != 0 {
+		t.Errorf("empty run's files: %+v", m.Files)
+	}
+	want := exportJSON(t, b, bigRun(t, b, 3, false))
+	if got, end := pullAll(t, b.db, mun, 0, 4); !slices.Equal(got, want) || end != int64(len(want)) {
+		t.Errorf("pulled %d records up to cursor %d, want %d", len(got), end, len(want))
+	}
+}

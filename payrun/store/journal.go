@@ -142,7 +142,8 @@ func loadJournal(ctx context.Context, tx pgx.Tx, municipality string, runID int6
 }
 
 // storeJournal records the journal of a run exported for the first time
-// (nothing when it has one already, or legacy booking_lines rows): the
+// (nothing when it has one already, legacy booking_lines rows, or no
+// records): the
 // next range of cursor positions of the municipality, the rules and the
 // pages. It runs in the transaction that marks the run exported.
 func storeJournal(ctx context.Context, tx pgx.Tx, municipality string, runID int64, j *Journal) error {
@@ -153,8 +154,8 @@ func storeJournal(ctx context.Context, tx pgx.Tx, municipality string, runID int
 		return err
 	}
 	old, legacy, err := loadJournal(ctx, tx, municipality, runID)
-	if err != nil || old != nil || legacy {
-		return err
+	if err != nil || old != nil || legacy || j.Records == 0 {
+		return err // a journal without records has nothing to serve
 	}
 	rules, err := json.Marshal(j.Rules)
 	if err != nil {
