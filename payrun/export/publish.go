@@ -75,12 +75,12 @@ func (p *publisher) createFile(name string, hashed bool) (*pubFile, error) {
 		return nil, fmt.Errorf("export: create %s: %w", name, err)
 	}
 	pf := &pubFile{name: name, tmp: tmp, f: f}
+	out := io.Writer(&writeback{f: f})
 	if hashed {
 		pf.hash = sha256.New()
-		pf.buf = bufio.NewWriterSize(io.MultiWriter(f, pf.hash), 256<<10)
-	} else {
-		pf.buf = bufio.NewWriterSize(f, 256<<10)
+		out = io.MultiWriter(out, pf.hash)
 	}
+	pf.buf = bufio.NewWriterSize(out, 256<<10)
 	p.mu.Lock()
 	p.pending = append(p.pending, pf)
 	p.mu.Unlock()
@@ -191,4 +191,26 @@ func syncDir(dir string) error {
 		return fmt.Errorf("export: sync directory: %w", err)
 	}
 	return nil
+}
+
+// writebackEvery is how much a file grows before its writeback to disk is
+// started (without waiting), so that the fsync before publishing has
+// little left to do.
+const writebackEvery = 8 << 20
+
+// writeback writes to f and starts the writeback of every writebackEvery
+// bytes written.
+type writeback struct {
+	f          *os.File
+	off, start int64 // bytes written; start of the range not yet handed to writeback
+}
+
+func (w *writeback) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.off += int64(n)
+	if w.off-w.start >= writebackEvery {
+		startWriteback(w.f, w.start, w.off-w.start)
+		w.start = w.off
+	}
+	return n, err
 }
