@@ -39,15 +39,16 @@ type painCheck struct {
 
 // start starts the checking goroutine.
 func (pf *painFiles) start() {
-	pf.checks, pf.done = make(chan painCheck, 64), make(chan error, 1)
+	checks, done := make(chan painCheck, 64), make(chan error, 1)
+	pf.checks, pf.done = checks, done
 	go func() {
 		var first error
-		for c := range pf.checks {
+		for c := range checks {
 			if first == nil {
 				first = checkPain(c)
 			}
 		}
-		pf.done <- first
+		done <- first
 	}()
 }
 

@@ -46,7 +46,7 @@ type payments struct {
 	payments bool         // the group has payment lines
 
 	payees   func() (*store.ExportPayee, error, bool)
-	stop     func()
+	stop     func() // ends the payees stream
 	next     *store.ExportPayee // read ahead
 	caseDecs []*store.ExportPayee
 	decsOf   string // the case of caseDecs
@@ -66,11 +66,24 @@ func (x *exporter) newPayments() *payments {
 // paid is Σ pain.001 + cash.
 func (p *payments) paid() payrun.Cents { return p.sepaSum + p.cashSum }
 
-// run consumes the line batches, releasing each.
-func (p *payments) run(ctx context.Context, in <-chan *lineBatch, release func(*lineBatch)) error {
-	p.pain.start()
+// open starts the stream of payees: its query (a sort of the
+// municipality's decisions) runs while the lines are sorted. The caller
+// must call p.stop.
+func (p *payments) open(ctx context.Context) error {
 	p.payees, p.stop = iter.Pull2(p.payeeStream(ctx))
-	defer p.stop()
+	d, err, ok := p.payees()
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if ok {
+		p.next = d
+	}
+	return nil
+}
+
+// run consumes the line batches, releasing each.
+func (p *payments) run(_ context.Context, in <-chan *lineBatch, release func(*lineBatch)) error {
+	p.pain.start()
 	for b := range in {
 		for i := range b.lines {
 			if err := p.line(&b.lines[i]); err != nil {

@@ -170,8 +170,20 @@ func (x *exporter) writeAll(ctx context.Context) error {
 // payments' pain.001 files are checked in a third. It returns the first
 // error; every goroutine has ended when it returns.
 func (x *exporter) stream(ctx context.Context) error {
+	// The export holds two connections (lines, payees): a slot per two of
+	// the pool's connections, so that exports waiting for their second
+	// connection cannot take every connection.
+	release, err := streamSlot(ctx, x.db)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if err := x.payments.open(ctx); err != nil {
+		return err
+	}
+	defer x.payments.stop()
 	var once sync.Once
 	var first error
 	fail := func(err error) {
@@ -194,7 +206,7 @@ func (x *exporter) stream(ctx context.Context) error {
 			}
 		})
 	}
-	err := x.db.StreamExportLines(ctx, x.run.Municipality, x.run.ID, fan.add)
+	err = x.db.StreamExportLines(ctx, x.run.Municipality, x.run.ID, fan.add)
 	if err == nil {
 		err = fan.flush()
 	}
@@ -292,4 +304,21 @@ func berlin() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// slots limits, per database, the exports streaming at the same time to
+// half the pool's connections (at least one).
+var slots sync.Map // *store.DB → chan struct{}
+
+// streamSlot waits for a slot and returns its release.
+func streamSlot(ctx context.Context, db *store.DB) (func(), error) {
+	n := max(1, int(db.Pool().Config().MaxConns)/2)
+	v, _ := slots.LoadOrStore(db, make(chan struct{}, n))
+	ch := v.(chan struct{})
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("export: waiting for a database connection: %w", context.Cause(ctx))
+	}
 }
