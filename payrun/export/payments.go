@@ -46,7 +46,7 @@ type payments struct {
 	payments bool         // the group has payment lines
 
 	payees   func() (*store.ExportPayee, error, bool)
-	stop     func() // ends the payees stream
+	stop     func()             // ends the payees stream
 	next     *store.ExportPayee // read ahead
 	caseDecs []*store.ExportPayee
 	decsOf   string // the case of caseDecs
