@@ -19,6 +19,7 @@ func cmdRunExport(ctx context.Context, env *Env, args []string) error {
 	fs := env.flagSet("run export")
 	out := fs.String("out", "", "output directory (required)")
 	perFile := fs.Int("max-transactions", export.DefaultMaxTransactionsPerFile, "split pain.001 files after this many transactions")
+	bookingsJSON := fs.Bool("bookings-json", false, "also write the bookings as JSON Lines (as the municipality setting bookings_jsonl does)")
 	runArg, rest := "", args
 	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
 		runArg, rest = rest[0], rest[1:]
@@ -43,7 +44,7 @@ func cmdRunExport(ctx context.Context, env *Env, args []string) error {
 	}
 	m, err := export.Run(ctx, db, runID, *out, export.Options{
 		Municipality: user.Municipality, ActorID: user.ID, Actor: user.Login,
-		MaxTransactionsPerFile: *perFile, Log: env.Log,
+		MaxTransactionsPerFile: *perFile, BookingsJSON: *bookingsJSON, Log: env.Log,
 	})
 	if err != nil {
 		return err
