@@ -7,15 +7,18 @@
 //
 // # Which months a run computes
 //
-// For every case whose cases.recompute_from is NULL or ≤ the period, the
-// months from recompute_from (NULL: the case's earliest decision or paid
-// month) through the period. recompute_from is lowered by every change that
+// For every case whose effective recompute_from is NULL or ≤ the period,
+// the months from it (NULL: the case's earliest decision or paid month)
+// through the period. cases.recompute_from is lowered by every change that
 // can alter a month's netting — a new decision (to its first month), a rate
 // or Sofortzuschlag change (every case, to the month of valid_from), the
 // cancellation of a live run (its cases, to their earliest month in that
-// run) — and raised to period+1 by a run's first signature, for the cases
-// it computed and that were not lowered since (a generation counter taken
-// under the municipality lock; migration 0020).
+// run) — each time with a new generation (recompute_gen). A run's first
+// signature records one watermark (period+1, the run's generation): every
+// case not lowered since the run was built is settled through the period.
+// The effective recompute_from is the stored one raised by the watermarks
+// whose generation is at least the case's (migration 0090 proves it equal to
+// updating every computed case, which the signature did before).
 //
 // # Digest
 //

@@ -29,8 +29,10 @@ type RunStart struct {
 // paid for it.
 type RunCase struct {
 	CaseID string
-	// From is the first month to compute: cases.recompute_from, or when that
-	// is NULL the earliest month of a decision or a paid line of the case.
+	// From is the first month to compute: the case's effective
+	// recompute_from (cases.recompute_from raised by the settled watermarks
+	// of signed runs, migration 0090), or when that is NULL the earliest
+	// month of a decision or a paid line of the case.
 	From      payrun.Month
 	Decisions []payrun.Decision
 	// Paid is Σ of the lines of live runs (established, released, exported)
@@ -121,7 +123,7 @@ type RunSummary struct {
 // BuildRun creates (or recomputes) the proposed run of municipality for
 // period in one transaction under the municipality's advisory lock (see
 // migration 0020 for the key): an existing proposed run keeps its id and
-// loses its lines; the cases whose recompute_from is NULL or ≤ period are
+// loses its lines; the cases whose effective recompute_from is NULL or ≤ period are
 // streamed with two cursors (decisions, and the paid sums of live runs), both
 // in case order, merged, computed by b, and their lines written with COPY
 // batch by batch. The kind is supplementary when a monthly run of the period
@@ -159,6 +161,7 @@ type buildTx struct {
 
 	gen        int64
 	staged     bool
+	st         stageTimes
 	firstMonth payrun.Month
 	// per (case, payee) payment sums of the case being written
 	payeeSum [2]payrun.Cents
@@ -275,6 +278,15 @@ func loadRunStart(ctx context.Context, tx pgx.Tx, municipality string, period pa
 	return st, nil
 }
 
+// settledJoin joins the settled watermarks of the case c (migration 0090) as
+// s; effectiveFrom is then the first month the run must compute for c
+// (NULL: from the case's earliest month).
+const (
+	settledJoin = `LEFT JOIN payrun_settled_steps() s ON s.municipality = c.municipality
+		AND c.recompute_gen > s.lo AND c.recompute_gen <= s.hi`
+	effectiveFrom = "greatest(c.recompute_from, s.through)"
+)
+
 // monthSQL turns a date column into a payrun.Month.
 const monthSQL = "(extract(year FROM %[1]s)::int * 12 + extract(month FROM %[1]s)::int - 1)"
 
@@ -291,14 +303,15 @@ func (bt *buildTx) stream(ctx context.Context) error {
 	s, tx := bt.sum, bt.tx
 	period := s.Period.First().Time(utc)
 	_, err := tx.Exec(ctx, `DECLARE run_decisions NO SCROLL CURSOR FOR
-		SELECT c.case_id, coalesce(`+sqlMonth("c.recompute_from")+`, -1), d.decision_id, d.supersedes, d.law,
+		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1), d.decision_id, d.supersedes, d.law,
 		       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
 		       (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
 		       d.payee_channel, d.payee_name, d.payee_iban, d.payee_bic,
 		       d.landlord_name, d.landlord_iban, d.landlord_bic, d.landlord_reference,
 		       d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
-		FROM cases c JOIN decisions d ON d.municipality = c.municipality AND d.case_id = c.case_id
-		WHERE c.municipality = $1 AND (c.recompute_from IS NULL OR c.recompute_from <= $2)
+		FROM cases c `+settledJoin+`
+		JOIN decisions d ON d.municipality = c.municipality AND d.case_id = c.case_id
+		WHERE c.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
 		ORDER BY c.case_id COLLATE "C", d.valid_from, d.decision_id COLLATE "C"`, s.Municipality, period)
 	if err != nil {
 		return fmt.Errorf("open decisions cursor: %w", err)
@@ -309,8 +322,9 @@ func (bt *buildTx) stream(ctx context.Context) error {
 		FROM run_lines l
 		JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
 		JOIN cases c ON c.municipality = l.municipality AND c.case_id = l.case_id
-		WHERE l.municipality = $1 AND (c.recompute_from IS NULL OR c.recompute_from <= $2)
-		  AND (c.recompute_from IS NULL OR l.month >= c.recompute_from OR l.component = 'offset')
+		`+settledJoin+`
+		WHERE l.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
+		  AND (`+effectiveFrom+` IS NULL OR l.month >= `+effectiveFrom+` OR l.component = 'offset')
 		GROUP BY l.case_id, l.month, l.payee_role, l.component, l.reclaim_id
 		ORDER BY l.case_id COLLATE "C"`, s.Municipality, period)
 	if err != nil {
@@ -499,4 +513,22 @@ func (o *BuildOptions) now() time.Time {
 		return o.Now()
 	}
 	return time.Now()
+}
+
+// stageTimes adds up where a run's creation spends its wall time; logged at
+// debug level when the run is built.
+type stageTimes struct {
+	last time.Time
+	d    map[string]time.Duration
+}
+
+// lap adds the time since the previous lap to stage.
+func (s *stageTimes) lap(stage string) {
+	t := time.Now()
+	if s.d == nil {
+		s.d = map[string]time.Duration{}
+	} else {
+		s.d[stage] += t.Sub(s.last)
+	}
+	s.last = t
 }
