@@ -17,7 +17,7 @@ func SignAs(ctx context.Context, db *store.DB, u Signer, runID int64, seenDigest
 	if u.Disabled {
 		return Signed{}, fmt.Errorf("runs: user %s is disabled: %w", u.Login, payrun.ErrUnauthorized)
 	}
-	d, err := db.RunDetails(ctx, u.Municipality, runID, 0, 0)
+	d, err := db.RunForSigning(ctx, u.Municipality, runID)
 	if err != nil {
 		return Signed{}, fmt.Errorf("runs: sign: %w", err)
 	}

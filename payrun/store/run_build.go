@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"go.uber.org/zap"
 
 	"github.com/payrun/payrun/payrun"
 )
@@ -133,7 +134,7 @@ func (db *DB) BuildRun(ctx context.Context, municipality string, period payrun.M
 	sum := RunSummary{Municipality: municipality, Period: period}
 	nothing := false
 	err := db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
-		bt := &buildTx{tx: tx, opts: opts, b: b, sum: &sum}
+		bt := &buildTx{log: db.log, tx: tx, opts: opts, b: b, sum: &sum}
 		if err := bt.run(ctx); err != nil {
 			return err
 		}
@@ -154,6 +155,7 @@ func (db *DB) BuildRun(ctx context.Context, municipality string, period payrun.M
 }
 
 type buildTx struct {
+	log  *zap.Logger
 	tx   pgx.Tx
 	opts BuildOptions
 	b    RunBuilder
@@ -169,6 +171,8 @@ type buildTx struct {
 
 func (bt *buildTx) run(ctx context.Context) error {
 	s := bt.sum
+	bt.st.lap("")
+	defer bt.logStages(s)
 	if _, err := bt.tx.Exec(ctx, "SELECT payrun_lock_municipality($1)", s.Municipality); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
@@ -182,6 +186,7 @@ func (bt *buildTx) run(ctx context.Context) error {
 	if err := bt.openRun(ctx); err != nil {
 		return err
 	}
+	bt.st.lap("open")
 	if err := bt.stream(ctx); err != nil {
 		return err
 	}
@@ -341,17 +346,20 @@ func (bt *buildTx) stream(ctx context.Context) error {
 		lines []RunLine
 		cases int
 	)
+	bt.st.lap("declare cursors")
 	for {
 		ok, err := dc.nextCase(ctx, &c)
 		if err != nil {
 			return err
 		}
+		bt.st.lap("read decisions")
 		if !ok {
 			break
 		}
 		if c.Paid, err = pc.casePaid(ctx, c.CaseID, c.Paid[:0]); err != nil {
 			return err
 		}
+		bt.st.lap("read paid")
 		if c.From < 0 {
 			c.From = earliestMonth(&c)
 		}
@@ -360,6 +368,7 @@ func (bt *buildTx) stream(ctx context.Context) error {
 			return fmt.Errorf("case %s: %w", c.CaseID, err)
 		}
 		bt.account(lines[n:])
+		bt.st.lap("compute")
 		s.Cases++
 		if cases++; cases >= batch {
 			if err := bt.copyLines(ctx, lines); err != nil {
@@ -427,15 +436,18 @@ func (bt *buildTx) copyLines(ctx context.Context, lines []RunLine) error {
 	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_lines_stage"}, runLineColumns, src); err != nil {
 		return fmt.Errorf("copy lines: %w", err)
 	}
+	bt.st.lap("copy lines")
 	if _, err := bt.tx.Exec(ctx, `INSERT INTO run_lines (municipality, run_id, case_id, month, payee_role, component, kind, amount, law,
 		cost_bearer, decision_id, reclaim_id) SELECT municipality, run_id, case_id, month, payee_role, component, kind,
 		amount::numeric / 100, law, cost_bearer, decision_id, reclaim_id FROM run_lines_stage`); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
+	bt.st.lap("insert lines")
 	// TRUNCATE, not DELETE: dead rows would make every later batch slower
 	if _, err := bt.tx.Exec(ctx, `TRUNCATE run_lines_stage`); err != nil {
 		return fmt.Errorf("clear staged lines: %w", err)
 	}
+	bt.st.lap("clear staged")
 	if bt.opts.AfterBatchFunc != nil {
 		// lines are counted when computed; report what is copied so far
 		bt.opts.AfterBatchFunc(bt.sum.Lines)
@@ -479,6 +491,7 @@ func (bt *buildTx) finish(ctx context.Context) error {
 	if err := computeWarnings(ctx, tx, s, bt.opts.Warnings); err != nil {
 		return err
 	}
+	bt.st.lap("warnings")
 	w, err := json.Marshal(s.Warnings)
 	if err != nil {
 		return err
@@ -505,7 +518,9 @@ func (bt *buildTx) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return AppendAudit(ctx, tx, bt.opts.now(), s.Municipality, actor, action, details)
+	err = AppendAudit(ctx, tx, bt.opts.now(), s.Municipality, actor, action, details)
+	bt.st.lap("totals and audit")
+	return err
 }
 
 func (o *BuildOptions) now() time.Time {
@@ -531,4 +546,17 @@ func (s *stageTimes) lap(stage string) {
 		s.d[stage] += t.Sub(s.last)
 	}
 	s.last = t
+}
+
+// logStages logs where the run's creation spent its time (debug level).
+func (bt *buildTx) logStages(s *RunSummary) {
+	if !bt.log.Core().Enabled(zap.DebugLevel) {
+		return
+	}
+	fields := []zap.Field{zap.String("municipality", s.Municipality), zap.Int64("run", s.ID), zap.Int64("lines", s.Lines)}
+	for _, k := range []string{"open", "declare cursors", "read decisions", "read paid", "compute", "copy lines",
+		"insert lines", "clear staged", "warnings", "totals and audit"} {
+		fields = append(fields, zap.Duration(k, bt.st.d[k]))
+	}
+	bt.log.Debug("run build stages", fields...)
 }

@@ -204,6 +204,24 @@ func (db *DB) RunDetails(ctx context.Context, municipality string, id int64, max
 	return d, nil
 }
 
+// RunForSigning reads run id of municipality with its signatures only: what
+// a signature needs to decide which one it is (no sums over the lines).
+func (db *DB) RunForSigning(ctx context.Context, municipality string, id int64) (RunDetails, error) {
+	var d RunDetails
+	err := db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
+		var err error
+		if d.RunHeader, err = scanRunHeader(tx.QueryRow(ctx, runHeaderSQL, municipality, id)); err != nil {
+			return err
+		}
+		d.Signatures, err = runSignatures(ctx, tx, municipality, id)
+		return err
+	})
+	if err != nil {
+		return RunDetails{}, fmt.Errorf("store: run %d: %w", id, err)
+	}
+	return d, nil
+}
+
 func runTotals(ctx context.Context, tx pgx.Tx, municipality string, id int64) ([]RunTotal, error) {
 	rows, err := tx.Query(ctx, `SELECT law, component, kind, count(*), (sum(amount) * 100)::bigint FROM run_lines
 		WHERE municipality = $1 AND run_id = $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, municipality, id)
