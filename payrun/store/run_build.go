@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -162,7 +163,7 @@ type buildTx struct {
 	sum  *RunSummary
 
 	gen        int64
-	staged     bool
+	cols       lineColumns
 	st         stageTimes
 	firstMonth payrun.Month
 	// per (case, payee) payment sums of the case being written
@@ -300,9 +301,6 @@ func sqlMonth(col string) string { return fmt.Sprintf(monthSQL, col) }
 // utc is the location of dates handed to pgx.
 var utc = time.UTC
 
-var runLineColumns = []string{"municipality", "run_id", "case_id", "month", "payee_role", "component", "kind",
-	"amount", "law", "cost_bearer", "decision_id", "reclaim_id"}
-
 // stream runs the two cursors, merges them per case, computes and copies.
 func (bt *buildTx) stream(ctx context.Context) error {
 	s, tx := bt.sum, bt.tx
@@ -417,60 +415,61 @@ func (bt *buildTx) account(lines []RunLine) {
 	s.MaxPayment = max(s.MaxPayment, bt.payeeSum[0], bt.payeeSum[1])
 }
 
+// insertLinesSQL writes one batch of lines from column arrays. COPY FROM is
+// refused on a table with row-level security, and a staging table costs a
+// second write and read of every line; arrays go straight in.
+const insertLinesSQL = `INSERT INTO run_lines (municipality, run_id, case_id, month, payee_role, component, kind,
+	amount, law, cost_bearer, decision_id, reclaim_id)
+SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.day, u.payee, u.component, u.kind, u.cents::numeric / 100,
+       u.law, u.cost_bearer, u.decision_id, u.reclaim_id
+FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[],
+            $11::text[], $12::text[])
+     AS u(case_id, day, payee, component, kind, cents, law, cost_bearer, decision_id, reclaim_id)`
+
+// lineColumns holds one batch of lines as column arrays for insertLinesSQL.
+type lineColumns struct {
+	caseID, payee, component, kind, law, costBearer []string
+	day                                             []int32
+	cents                                           []int64
+	decisionID, reclaimID                           []*string
+}
+
+func (c *lineColumns) reset(lines []RunLine) {
+	c.caseID, c.payee, c.component, c.kind = c.caseID[:0], c.payee[:0], c.component[:0], c.kind[:0]
+	c.law, c.costBearer, c.day, c.cents = c.law[:0], c.costBearer[:0], c.day[:0], c.cents[:0]
+	c.decisionID, c.reclaimID = c.decisionID[:0], c.reclaimID[:0]
+	for i := range lines {
+		l := &lines[i]
+		c.caseID = append(c.caseID, l.CaseID)
+		c.day = append(c.day, int32(l.Month.First()))
+		c.payee = append(c.payee, string(l.Payee))
+		c.component = append(c.component, string(l.Component))
+		c.kind = append(c.kind, string(l.Kind))
+		c.cents = append(c.cents, int64(l.Amount))
+		c.law = append(c.law, string(l.Law))
+		c.costBearer = append(c.costBearer, string(l.CostBearer))
+		c.decisionID = append(c.decisionID, nullString(l.DecisionID))
+		c.reclaimID = append(c.reclaimID, nullString(l.ReclaimID))
+	}
+}
+
 func (bt *buildTx) copyLines(ctx context.Context, lines []RunLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	src := &lineSource{municipality: bt.sum.Municipality, run: bt.sum.ID, lines: lines, i: -1}
-	// COPY FROM is not supported on a table with row-level security: copy
-	// into the transaction's staging table, then move the batch over.
-	if !bt.staged {
-		// amounts as bigint cents: cheaper to encode than numeric
-		if _, err := bt.tx.Exec(ctx, `CREATE TEMP TABLE run_lines_stage (municipality text, run_id bigint, case_id text,
-			month date, payee_role text, component text, kind text, amount bigint, law text, cost_bearer text,
-			decision_id text, reclaim_id text) ON COMMIT DROP`); err != nil {
-			return fmt.Errorf("staging table: %w", err)
-		}
-		bt.staged = true
-	}
-	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_lines_stage"}, runLineColumns, src); err != nil {
-		return fmt.Errorf("copy lines: %w", err)
-	}
-	bt.st.lap("copy lines")
-	if _, err := bt.tx.Exec(ctx, `INSERT INTO run_lines (municipality, run_id, case_id, month, payee_role, component, kind, amount, law,
-		cost_bearer, decision_id, reclaim_id) SELECT municipality, run_id, case_id, month, payee_role, component, kind,
-		amount::numeric / 100, law, cost_bearer, decision_id, reclaim_id FROM run_lines_stage`); err != nil {
+	c := &bt.cols
+	c.reset(lines)
+	bt.st.lap("encode lines")
+	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.day, c.payee, c.component,
+		c.kind, c.cents, c.law, c.costBearer, c.decisionID, c.reclaimID); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
 	bt.st.lap("insert lines")
-	// TRUNCATE, not DELETE: dead rows would make every later batch slower
-	if _, err := bt.tx.Exec(ctx, `TRUNCATE run_lines_stage`); err != nil {
-		return fmt.Errorf("clear staged lines: %w", err)
-	}
-	bt.st.lap("clear staged")
 	if bt.opts.AfterBatchFunc != nil {
-		// lines are counted when computed; report what is copied so far
+		// lines are counted when computed; report what is written so far
 		bt.opts.AfterBatchFunc(bt.sum.Lines)
 	}
 	return nil
-}
-
-// lineSource feeds one batch of lines to CopyFrom.
-type lineSource struct {
-	municipality string
-	run          int64
-	lines        []RunLine
-	i            int
-	vals         [12]any
-}
-
-func (s *lineSource) Next() bool { s.i++; return s.i < len(s.lines) }
-func (s *lineSource) Err() error { return nil }
-func (s *lineSource) Values() ([]any, error) {
-	l := &s.lines[s.i]
-	s.vals = [12]any{s.municipality, s.run, l.CaseID, l.Month.First().Time(utc), string(l.Payee), string(l.Component),
-		string(l.Kind), int64(l.Amount), string(l.Law), string(l.CostBearer), nullString(l.DecisionID), nullString(l.ReclaimID)}
-	return s.vals[:], nil
 }
 
 // CentsNumeric converts c to a pgtype.Numeric with two decimals.
@@ -554,8 +553,12 @@ func (bt *buildTx) logStages(s *RunSummary) {
 		return
 	}
 	fields := []zap.Field{zap.String("municipality", s.Municipality), zap.Int64("run", s.ID), zap.Int64("lines", s.Lines)}
-	for _, k := range []string{"open", "declare cursors", "read decisions", "read paid", "compute", "copy lines",
-		"insert lines", "clear staged", "warnings", "totals and audit"} {
+	keys := make([]string, 0, len(bt.st.d))
+	for k := range bt.st.d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		fields = append(fields, zap.Duration(k, bt.st.d[k]))
 	}
 	bt.log.Debug("run build stages", fields...)
