@@ -19,7 +19,7 @@ import (
 
 // appendOnly are the tables whose rows the application role may insert but
 // never change or delete (the triggers refuse it as well).
-var appendOnly = []string{"audit_events", "signatures"}
+var appendOnly = []string{"audit_events", "settled", "signatures"}
 
 // ErrUnsafeAppRole is returned by Open when the application role could
 // bypass the database's guards: it is a superuser, bypasses row-level
