@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -46,7 +45,7 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 			llName, llIBAN, llBIC, llRef *string
 			reclaim                      *string
 			offMonthly, offRemaining     *int64
-			persons                      string
+			persons                      []byte
 			law, channel                 string
 			validFrom                    int32
 		)
@@ -75,7 +74,8 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 		if reclaim != nil && offMonthly != nil && offRemaining != nil {
 			d.Offset = &payrun.Offset{ReclaimID: *reclaim, Monthly: payrun.Cents(*offMonthly), Remaining: payrun.Cents(*offRemaining)}
 		}
-		if err := json.Unmarshal([]byte(persons), &d.Persons); err != nil {
+		var err error
+		if d.Persons, err = parsePersons(persons); err != nil {
 			return fmt.Errorf("decision %s: persons: %w", d.DecisionID, err)
 		}
 		c.buf = append(c.buf, r)
