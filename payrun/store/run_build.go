@@ -164,6 +164,7 @@ type buildTx struct {
 
 	gen        int64
 	cols       lineColumns
+	pay        []payRow
 	st         stageTimes
 	firstMonth payrun.Month
 	// per (case, payee) payment sums of the case being written
@@ -333,6 +334,10 @@ func (bt *buildTx) stream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open paid cursor: %w", err)
 	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE run_pay (case_id text, payee_role text, cents bigint, iban text)
+		ON COMMIT DROP`); err != nil {
+		return fmt.Errorf("pay staging table: %w", err)
+	}
 	batch := bt.opts.BatchCases
 	if batch <= 0 {
 		batch = 1000
@@ -365,7 +370,7 @@ func (bt *buildTx) stream(ctx context.Context) error {
 		if lines, err = bt.b.Case(&c, lines); err != nil {
 			return fmt.Errorf("case %s: %w", c.CaseID, err)
 		}
-		bt.account(lines[n:])
+		bt.account(&c, lines[n:])
 		bt.st.lap("compute")
 		s.Cases++
 		if cases++; cases >= batch {
@@ -391,10 +396,12 @@ func earliestMonth(c *RunCase) payrun.Month {
 	return m
 }
 
-// account adds one case's lines to the run's totals.
-func (bt *buildTx) account(lines []RunLine) {
+// account adds one case's lines to the run's totals, and its payee groups
+// to the batch's pay rows (the input of the warnings).
+func (bt *buildTx) account(c *RunCase, lines []RunLine) {
 	s := bt.sum
 	bt.payeeSum = [2]payrun.Cents{}
+	var groups [2]payGroup
 	for i := range lines {
 		l := &lines[i]
 		if s.Lines == 0 || l.Month < bt.firstMonth {
@@ -406,13 +413,98 @@ func (bt *buildTx) account(lines []RunLine) {
 			continue
 		}
 		s.Total += l.Amount
+		p := 0
 		if l.Payee == payrun.PayeeLandlord {
-			bt.payeeSum[1] += l.Amount
-		} else {
-			bt.payeeSum[0] += l.Amount
+			p = 1
 		}
+		bt.payeeSum[p] += l.Amount
+		groups[p].add(c, l)
 	}
 	s.MaxPayment = max(s.MaxPayment, bt.payeeSum[0], bt.payeeSum[1])
+	for p, g := range groups {
+		if g.lines > 0 && g.amount > 0 {
+			role := payrun.PayeeBeneficiary
+			if p == 1 {
+				role = payrun.PayeeLandlord
+			}
+			bt.pay = append(bt.pay, payRow{caseID: c.CaseID, payee: role, amount: g.amount, iban: g.iban()})
+		}
+	}
+}
+
+// payGroup is one (case, payee) group of a run's payment lines as the
+// warnings see it: Σ of the lines that name a decision of the case, and the
+// IBAN of the latest of those decisions (by valid_from).
+type payGroup struct {
+	lines  int
+	amount payrun.Cents
+	latest *payrun.Decision
+	payee  payrun.PayeeRole
+}
+
+func (g *payGroup) add(c *RunCase, l *RunLine) {
+	if l.DecisionID == "" {
+		return
+	}
+	for i := range c.Decisions {
+		d := &c.Decisions[i]
+		if d.DecisionID != l.DecisionID {
+			continue
+		}
+		g.lines++
+		g.amount += l.Amount
+		g.payee = l.Payee
+		if g.latest == nil || d.ValidFrom >= g.latest.ValidFrom {
+			g.latest = d
+		}
+		return
+	}
+}
+
+func (g *payGroup) iban() *string {
+	if g.payee == payrun.PayeeLandlord {
+		if g.latest.Landlord == nil {
+			return nil
+		}
+		return nullString(g.latest.Landlord.IBAN)
+	}
+	return nullString(g.latest.Payee.IBAN)
+}
+
+// payRow is one row of the run_pay staging table.
+type payRow struct {
+	caseID string
+	payee  payrun.PayeeRole
+	amount payrun.Cents
+	iban   *string
+}
+
+// paySource feeds a batch's pay rows to CopyFrom.
+type paySource struct {
+	rows []payRow
+	i    int
+	vals [4]any
+}
+
+func (s *paySource) Next() bool { s.i++; return s.i < len(s.rows) }
+func (s *paySource) Err() error { return nil }
+func (s *paySource) Values() ([]any, error) {
+	r := &s.rows[s.i]
+	s.vals = [4]any{r.caseID, string(r.payee), int64(r.amount), r.iban}
+	return s.vals[:], nil
+}
+
+// copyPay stages the batch's pay rows in the transaction's run_pay table.
+func (bt *buildTx) copyPay(ctx context.Context) error {
+	if len(bt.pay) == 0 {
+		return nil
+	}
+	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_pay"}, []string{"case_id", "payee_role", "cents", "iban"},
+		&paySource{rows: bt.pay, i: -1}); err != nil {
+		return fmt.Errorf("copy pay rows: %w", err)
+	}
+	bt.pay = bt.pay[:0]
+	return nil
 }
 
 // insertLinesSQL writes one batch of lines from column arrays. COPY FROM is
@@ -465,6 +557,10 @@ func (bt *buildTx) copyLines(ctx context.Context, lines []RunLine) error {
 		return fmt.Errorf("insert lines: %w", err)
 	}
 	bt.st.lap("insert lines")
+	if err := bt.copyPay(ctx); err != nil {
+		return err
+	}
+	bt.st.lap("stage pay")
 	if bt.opts.AfterBatchFunc != nil {
 		// lines are counted when computed; report what is written so far
 		bt.opts.AfterBatchFunc(bt.sum.Lines)

@@ -8,21 +8,15 @@ import (
 )
 
 // warningSQL computes a run's risk warnings with set-based SQL over its
-// payment lines, grouped per (case, payee) as the transactions of the
-// export. The IBAN of a group is its latest decision's. Parameters: $1
+// payment groups per (case, payee), as the transactions of the export:
+// run_pay, staged by the run's build (Σ of the payment lines that name a
+// decision when positive; the IBAN of the latest such decision). Parameters: $1
 // municipality, $2 run, $3 the month before the period, $4 jump factor, $5
 // jump minimum (numeric), $6 the municipality's payment threshold (numeric,
 // NULL when unset).
 const warningSQL = `
 WITH pay AS MATERIALIZED (
-    SELECT l.case_id, l.payee_role, sum(l.amount) AS amount,
-           (array_agg(CASE l.payee_role WHEN 'landlord' THEN d.landlord_iban ELSE d.payee_iban END
-                      ORDER BY d.valid_from DESC))[1] AS iban
-    FROM run_lines l
-    JOIN decisions d ON d.municipality = l.municipality AND d.decision_id = l.decision_id
-    WHERE l.municipality = $1 AND l.run_id = $2 AND l.kind = 'payment'
-    GROUP BY l.case_id, l.payee_role
-    HAVING sum(l.amount) > 0
+    SELECT case_id, payee_role, cents::numeric / 100 AS amount, iban FROM run_pay
 ), last_month AS MATERIALIZED (
     SELECT l.case_id, l.payee_role, sum(l.amount) AS amount
     FROM run_lines l
@@ -35,19 +29,19 @@ WITH pay AS MATERIALIZED (
     GROUP BY iban HAVING count(DISTINCT case_id) > 1
 )
 INSERT INTO run_warnings (municipality, run_id, kind, case_id, payee_role, iban, amount, detail)
-SELECT $1, $2, 'first_iban', p.case_id, p.payee_role, p.iban, p.amount, 'no live run paid this IBAN before'
+SELECT $1::text, $2::bigint, 'first_iban', p.case_id, p.payee_role, p.iban, p.amount, 'no live run paid this IBAN before'
 FROM pay p WHERE p.iban IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM paid_ibans i WHERE i.municipality = $1 AND i.iban = p.iban)
 UNION ALL
-SELECT $1, $2, 'shared_iban', p.case_id, p.payee_role, p.iban, p.amount, 'IBAN paid for several cases in this run'
+SELECT $1::text, $2::bigint, 'shared_iban', p.case_id, p.payee_role, p.iban, p.amount, 'IBAN paid for several cases in this run'
 FROM pay p JOIN shared s ON s.iban = p.iban WHERE p.payee_role = 'beneficiary'
 UNION ALL
-SELECT $1, $2, 'amount_jump', p.case_id, p.payee_role, p.iban, p.amount,
+SELECT $1::text, $2::bigint, 'amount_jump', p.case_id, p.payee_role, p.iban, p.amount,
        'last month ' || coalesce(m.amount, 0)::text
 FROM pay p LEFT JOIN last_month m ON m.case_id = p.case_id AND m.payee_role = p.payee_role
 WHERE m.amount IS NOT NULL AND p.amount > $4 * m.amount AND p.amount > m.amount + $5
 UNION ALL
-SELECT $1, $2, 'above_threshold', p.case_id, p.payee_role, p.iban, p.amount, 'threshold ' || $6::numeric::text
+SELECT $1::text, $2::bigint, 'above_threshold', p.case_id, p.payee_role, p.iban, p.amount, 'threshold ' || $6::numeric::text
 FROM pay p WHERE $6::numeric IS NOT NULL AND p.amount > $6::numeric`
 
 // computeWarnings writes the run's warnings and counts them per kind into

@@ -1,0 +1,162 @@
+package runs_test
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/payrun/payrun/payrun"
+)
+
+// expectedWarningsSQL computes a run's warnings independently of the run
+// build: straight from its stored payment lines joined with their decisions
+// (the form the warnings had before the build staged the payee groups).
+// $1 municipality, $2 run, $3 the month before the period.
+const expectedWarningsSQL = `
+WITH pay AS (
+    SELECT l.case_id, l.payee_role, sum(l.amount) AS amount,
+           (array_agg(CASE l.payee_role WHEN 'landlord' THEN d.landlord_iban ELSE d.payee_iban END
+                      ORDER BY d.valid_from DESC))[1] AS iban
+    FROM run_lines l
+    JOIN decisions d ON d.municipality = l.municipality AND d.decision_id = l.decision_id
+    WHERE l.municipality = $1 AND l.run_id = $2 AND l.kind = 'payment'
+    GROUP BY l.case_id, l.payee_role
+    HAVING sum(l.amount) > 0
+), last_month AS (
+    SELECT l.case_id, l.payee_role, sum(l.amount) AS amount
+    FROM run_lines l
+    JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
+    WHERE l.municipality = $1 AND l.month = $3
+    GROUP BY l.case_id, l.payee_role
+), threshold AS (
+    SELECT nullif((settings->>'payment_threshold')::numeric, 0) AS t FROM municipalities WHERE key = $1
+)
+SELECT 'first_iban', p.case_id, p.payee_role, p.iban, p.amount FROM pay p
+WHERE p.iban IS NOT NULL AND NOT EXISTS (SELECT 1 FROM paid_ibans i WHERE i.municipality = $1 AND i.iban = p.iban)
+UNION ALL
+SELECT 'shared_iban', p.case_id, p.payee_role, p.iban, p.amount FROM pay p
+WHERE p.payee_role = 'beneficiary' AND p.iban IN (
+    SELECT iban FROM pay WHERE payee_role = 'beneficiary' AND iban IS NOT NULL GROUP BY iban HAVING count(DISTINCT case_id) > 1)
+UNION ALL
+SELECT 'amount_jump', p.case_id, p.payee_role, p.iban, p.amount FROM pay p
+JOIN last_month m ON m.case_id = p.case_id AND m.payee_role = p.payee_role
+WHERE p.amount > 2 * m.amount AND p.amount > m.amount + 500
+UNION ALL
+SELECT 'above_threshold', p.case_id, p.payee_role, p.iban, p.amount FROM pay p, threshold
+WHERE threshold.t IS NOT NULL AND p.amount > threshold.t`
+
+// warningRows returns the run's warnings and the independently expected
+// ones, each as sorted "kind case payee iban amount" strings.
+func (b *bundle) warningRows(tb testing.TB, m string, id int64) (got, want []string) {
+	tb.Helper()
+	ctx := context.Background()
+	collect := func(tx pgx.Tx, sql string, args ...any) []string {
+		rows, err := tx.Query(ctx, sql, args...)
+		must(tb, err)
+		var out []string
+		var kind, caseID, payee string
+		var iban *string
+		var amount string
+		_, err = pgx.ForEachRow(rows, []any{&kind, &caseID, &payee, &iban, &amount}, func() error {
+			s := "-"
+			if iban != nil {
+				s = *iban
+			}
+			out = append(out, strings.Join([]string{kind, caseID, payee, s, amount}, " "))
+			return nil
+		})
+		must(tb, err)
+		sort.Strings(out)
+		return out
+	}
+	must(tb, b.db.WithTx(ctx, m, func(tx pgx.Tx) error {
+		got = collect(tx, `SELECT kind, case_id, payee_role, iban, amount::text FROM run_warnings WHERE run_id = $1`, id)
+		want = collect(tx, expectedWarningsSQL, m, id, (period - 1).First().Time(time.UTC))
+		return nil
+	}))
+	return got, want
+}
+
+// TestWarningsMatchLines: a run's warnings equal the ones computed from its
+// stored lines, for a first run (every IBAN new) and for a supplementary run
+// after it with a new IBAN, a shared IBAN and an amount jump; the first
+// signature records the IBANs the run paid.
+func TestWarningsMatchLines(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 80, "unna")
+	ctx := context.Background()
+	s1 := b.create(t, "unna")
+	got, want := b.warningRows(t, "unna", s1.ID)
+	if len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("run %d warnings:\n%s\nwant:\n%s", s1.ID, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	must(t, b.sign(t, "unna", "pruefer", s1.ID))
+	var missing int
+	must(t, b.db.WithTx(ctx, "unna", func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM (
+			SELECT DISTINCT CASE l.payee_role WHEN 'landlord' THEN d.landlord_iban ELSE d.payee_iban END AS iban
+			FROM run_lines l JOIN decisions d ON d.municipality = l.municipality AND d.decision_id = l.decision_id
+			WHERE l.run_id = $1 AND l.kind = 'payment' AND l.month = $2) x
+			WHERE iban IS NOT NULL AND iban NOT IN (SELECT iban FROM paid_ibans)`, s1.ID, period.First().Time(time.UTC)).Scan(&missing)
+	}))
+	if missing > 0 {
+		t.Fatalf("after the first signature %d IBANs paid for %s are not in paid_ibans", missing, period)
+	}
+	must(t, b.sign(t, "unna", "chef", s1.ID))
+
+	// changes from November: a new IBAN, an IBAN of another case, much more rent
+	var changed []payrun.Decision
+	var shared string
+	for _, ds := range b.decisions {
+		d := ds[len(ds)-1]
+		if len(ds) != 1 || d.ValidTo != nil || d.Payee.IBAN == "" || d.ValidFrom >= payrun.MonthOf(2026, time.October).First() {
+			continue
+		}
+		if len(changed) < 3 && d.CountableIncome < 10_00 {
+			continue // the lower income below is what makes these cases pay
+		}
+		n := supersede(d, payrun.MonthOf(2026, time.November).First())
+		switch len(changed) {
+		case 0:
+			n.Payee.IBAN = "DE02120300000000202051"
+		case 1:
+			shared = d.Payee.IBAN
+		case 2:
+			n.Payee.IBAN = shared
+		case 3:
+			if n.Housing == nil {
+				continue
+			}
+			h := *n.Housing
+			h.Rent += 3_000_00
+			n.Housing = &h
+		}
+		n.CountableIncome = max(0, n.CountableIncome-1_00)
+		changed = append(changed, n)
+		if len(changed) == 4 {
+			break
+		}
+	}
+	if len(changed) < 4 {
+		t.Fatal("fixtures lack the cases this test needs")
+	}
+	b.importDecisions(t, changed...)
+	s2 := b.create(t, "unna")
+	got, want = b.warningRows(t, "unna", s2.ID)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("run %d warnings:\n%s\nwant:\n%s", s2.ID, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	kinds := map[string]bool{}
+	for _, w := range got {
+		kinds[strings.Fields(w)[0]] = true
+	}
+	for _, k := range []string{"first_iban", "shared_iban"} {
+		if !kinds[k] {
+			t.Errorf("run %d has no %s warning: %v", s2.ID, k, got)
+		}
+	}
+}
