@@ -135,7 +135,7 @@ func (db *DB) BuildRun(ctx context.Context, municipality string, period payrun.M
 	sum := RunSummary{Municipality: municipality, Period: period}
 	nothing := false
 	err := db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
-		bt := &buildTx{log: db.log, tx: tx, opts: opts, b: b, sum: &sum}
+		bt := &buildTx{log: db.log, conn: db.pool.Config().ConnConfig, tx: tx, opts: opts, b: b, sum: &sum}
 		if err := bt.run(ctx); err != nil {
 			return err
 		}
@@ -157,14 +157,13 @@ func (db *DB) BuildRun(ctx context.Context, municipality string, period payrun.M
 
 type buildTx struct {
 	log  *zap.Logger
+	conn *pgx.ConnConfig // for the reader's own connection
 	tx   pgx.Tx
 	opts BuildOptions
 	b    RunBuilder
 	sum  *RunSummary
 
 	gen        int64
-	cols       lineColumns
-	pay        []payRow
 	st         stageTimes
 	firstMonth payrun.Month
 	// per (case, payee) payment sums of the case being written
@@ -302,87 +301,6 @@ func sqlMonth(col string) string { return fmt.Sprintf(monthSQL, col) }
 // utc is the location of dates handed to pgx.
 var utc = time.UTC
 
-// stream runs the two cursors, merges them per case, computes and copies.
-func (bt *buildTx) stream(ctx context.Context) error {
-	s, tx := bt.sum, bt.tx
-	period := s.Period.First().Time(utc)
-	_, err := tx.Exec(ctx, `DECLARE run_decisions NO SCROLL CURSOR FOR
-		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1), d.decision_id, d.supersedes, d.law,
-		       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
-		       (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
-		       d.payee_channel, d.payee_name, d.payee_iban, d.payee_bic,
-		       d.landlord_name, d.landlord_iban, d.landlord_bic, d.landlord_reference,
-		       d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
-		FROM cases c `+settledJoin+`
-		JOIN decisions d ON d.municipality = c.municipality AND d.case_id = c.case_id
-		WHERE c.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
-		ORDER BY c.case_id COLLATE "C", d.valid_from, d.decision_id COLLATE "C"`, s.Municipality, period)
-	if err != nil {
-		return fmt.Errorf("open decisions cursor: %w", err)
-	}
-	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
-		SELECT l.case_id, `+sqlMonth("l.month")+`, l.payee_role, l.component, coalesce(l.reclaim_id, ''),
-		       (sum(l.amount) * 100)::bigint
-		FROM run_lines l
-		JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
-		JOIN cases c ON c.municipality = l.municipality AND c.case_id = l.case_id
-		`+settledJoin+`
-		WHERE l.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
-		  AND (`+effectiveFrom+` IS NULL OR l.month >= `+effectiveFrom+` OR l.component = 'offset')
-		GROUP BY l.case_id, l.month, l.payee_role, l.component, l.reclaim_id
-		ORDER BY l.case_id COLLATE "C"`, s.Municipality, period)
-	if err != nil {
-		return fmt.Errorf("open paid cursor: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE run_pay (case_id text, payee_role text, cents bigint, iban text)
-		ON COMMIT DROP`); err != nil {
-		return fmt.Errorf("pay staging table: %w", err)
-	}
-	batch := bt.opts.BatchCases
-	if batch <= 0 {
-		batch = 1000
-	}
-	dc := &decisionCursor{tx: tx, batch: batch}
-	pc := &paidCursor{tx: tx, batch: batch * 8}
-	var (
-		c     RunCase
-		lines []RunLine
-		cases int
-	)
-	bt.st.lap("declare cursors")
-	for {
-		ok, err := dc.nextCase(ctx, &c)
-		if err != nil {
-			return err
-		}
-		bt.st.lap("read decisions")
-		if !ok {
-			break
-		}
-		if c.Paid, err = pc.casePaid(ctx, c.CaseID, c.Paid[:0]); err != nil {
-			return err
-		}
-		bt.st.lap("read paid")
-		if c.From < 0 {
-			c.From = earliestMonth(&c)
-		}
-		n := len(lines)
-		if lines, err = bt.b.Case(&c, lines); err != nil {
-			return fmt.Errorf("case %s: %w", c.CaseID, err)
-		}
-		bt.account(&c, lines[n:])
-		bt.st.lap("compute")
-		s.Cases++
-		if cases++; cases >= batch {
-			if err := bt.copyLines(ctx, lines); err != nil {
-				return err
-			}
-			lines, cases = lines[:0], 0
-		}
-	}
-	return bt.copyLines(ctx, lines)
-}
-
 // earliestMonth is the first month of a case never settled by a signed run:
 // its earliest decision or paid line.
 func earliestMonth(c *RunCase) payrun.Month {
@@ -398,7 +316,7 @@ func earliestMonth(c *RunCase) payrun.Month {
 
 // account adds one case's lines to the run's totals, and its payee groups
 // to the batch's pay rows (the input of the warnings).
-func (bt *buildTx) account(c *RunCase, lines []RunLine) {
+func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 	s := bt.sum
 	bt.payeeSum = [2]payrun.Cents{}
 	var groups [2]payGroup
@@ -427,7 +345,7 @@ func (bt *buildTx) account(c *RunCase, lines []RunLine) {
 			if p == 1 {
 				role = payrun.PayeeLandlord
 			}
-			bt.pay = append(bt.pay, payRow{caseID: c.CaseID, payee: role, amount: g.amount, iban: g.iban()})
+			*pay = append(*pay, payRow{caseID: c.CaseID, payee: role, amount: g.amount, iban: g.iban()})
 		}
 	}
 }
@@ -494,16 +412,15 @@ func (s *paySource) Values() ([]any, error) {
 	return s.vals[:], nil
 }
 
-// copyPay stages the batch's pay rows in the transaction's run_pay table.
-func (bt *buildTx) copyPay(ctx context.Context) error {
-	if len(bt.pay) == 0 {
+// copyPay stages a batch's pay rows in the transaction's run_pay table.
+func (bt *buildTx) copyPay(ctx context.Context, pay []payRow) error {
+	if len(pay) == 0 {
 		return nil
 	}
 	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_pay"}, []string{"case_id", "payee_role", "cents", "iban"},
-		&paySource{rows: bt.pay, i: -1}); err != nil {
+		&paySource{rows: pay, i: -1}); err != nil {
 		return fmt.Errorf("copy pay rows: %w", err)
 	}
-	bt.pay = bt.pay[:0]
 	return nil
 }
 
@@ -545,25 +462,26 @@ func (c *lineColumns) reset(lines []RunLine) {
 	}
 }
 
-func (bt *buildTx) copyLines(ctx context.Context, lines []RunLine) error {
-	if len(lines) == 0 {
+// writeBatch inserts a batch's lines and stages its pay rows (the writer
+// stage, on the run's transaction).
+func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes) error {
+	if len(lb.lines) == 0 {
 		return nil
 	}
-	c := &bt.cols
-	c.reset(lines)
-	bt.st.lap("encode lines")
+	c := &lb.cols
+	c.reset(lb.lines)
+	st.lap("encode lines")
 	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.day, c.payee, c.component,
 		c.kind, c.cents, c.law, c.costBearer, c.decisionID, c.reclaimID); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
-	bt.st.lap("insert lines")
-	if err := bt.copyPay(ctx); err != nil {
+	st.lap("insert lines")
+	if err := bt.copyPay(ctx, lb.pay); err != nil {
 		return err
 	}
-	bt.st.lap("stage pay")
+	st.lap("stage pay")
 	if bt.opts.AfterBatchFunc != nil {
-		// lines are counted when computed; report what is written so far
-		bt.opts.AfterBatchFunc(bt.sum.Lines)
+		bt.opts.AfterBatchFunc(lb.upTo)
 	}
 	return nil
 }
@@ -658,4 +576,14 @@ func (bt *buildTx) logStages(s *RunSummary) {
 		fields = append(fields, zap.Duration(k, bt.st.d[k]))
 	}
 	bt.log.Debug("run build stages", fields...)
+}
+
+// merge adds o's stages to s under prefix.
+func (s *stageTimes) merge(prefix string, o *stageTimes) {
+	if s.d == nil {
+		s.d = map[string]time.Duration{}
+	}
+	for k, v := range o.d {
+		s.d[prefix+k] += v
+	}
 }

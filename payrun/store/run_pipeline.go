@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// A run is built by three goroutines that overlap reading, computing and
+// writing, so that PostgreSQL and the Go side work at the same time:
+//
+//   - the reader streams the cases (decisions and paid sums, two cursors in
+//     case order) on a connection of its own, in a read-only REPEATABLE READ
+//     transaction that imports the run transaction's snapshot
+//     (pg_export_snapshot, taken after the municipality lock): it sees
+//     exactly what the run's transaction sees;
+//   - the caller's goroutine computes the cases in order (the builder's
+//     digest depends on it) and accounts the totals;
+//   - the writer inserts each batch's lines and stages its payee groups in
+//     the run's transaction.
+//
+// Batches travel through channels of capacity 2 and are recycled, so memory
+// stays bounded by a few batches of BatchCases cases. A failure anywhere
+// cancels the others and the run's transaction rolls back; a killed process
+// loses both connections, so nothing of the run is committed either.
+
+// caseBatch is up to BatchCases cases as the reader hands them on.
+type caseBatch struct {
+	cases []RunCase
+	n     int
+}
+
+// lineBatch is the lines and pay rows of up to BatchCases computed cases.
+type lineBatch struct {
+	lines []RunLine
+	pay   []payRow
+	cols  lineColumns
+	upTo  int64 // lines computed up to and including this batch
+}
+
+// snapshotID is the form of pg_export_snapshot()'s result.
+var snapshotID = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
+
+func (bt *buildTx) batchCases() int {
+	if bt.opts.BatchCases > 0 {
+		return bt.opts.BatchCases
+	}
+	return 1000
+}
+
+// stream reads, computes and writes every case of the run.
+func (bt *buildTx) stream(ctx context.Context) error {
+	if _, err := bt.tx.Exec(ctx, `CREATE TEMP TABLE run_pay (case_id text, payee_role text, cents bigint, iban text)
+		ON COMMIT DROP`); err != nil {
+		return fmt.Errorf("pay staging table: %w", err)
+	}
+	var snap string
+	if err := bt.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snap); err != nil {
+		return fmt.Errorf("export snapshot: %w", err)
+	}
+	if !snapshotID.MatchString(snap) {
+		return fmt.Errorf("export snapshot: unexpected id %q", snap)
+	}
+	rconn, err := pgx.ConnectConfig(ctx, bt.conn.Copy())
+	if err != nil {
+		return fmt.Errorf("reader connection: %w", err)
+	}
+	defer rconn.Close(context.WithoutCancel(ctx))
+	rtx, err := rconn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("reader transaction: %w", err)
+	}
+	defer func() { _ = rtx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := rtx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snap+"'"); err != nil {
+		return fmt.Errorf("reader snapshot: %w", err)
+	}
+	if _, err := rtx.Exec(ctx, "SELECT set_config('payrun.municipality', $1, true)", bt.sum.Municipality); err != nil {
+		return fmt.Errorf("reader tenancy: %w", err)
+	}
+	if err := declareCursors(ctx, rtx, bt.sum); err != nil {
+		return err
+	}
+	bt.st.lap("declare cursors")
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		wg        sync.WaitGroup
+		read      = make(chan *caseBatch, 2)
+		freeCases = make(chan *caseBatch, 4)
+		write     = make(chan *lineBatch, 2)
+		freeLines = make(chan *lineBatch, 4)
+		rst, wst  stageTimes
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(read)
+		if err := bt.readCases(ctx, rtx, read, freeCases, &rst); err != nil {
+			cancel(err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		wst.lap("")
+		for lb := range write {
+			if ctx.Err() == nil {
+				if err := bt.writeBatch(ctx, lb, &wst); err != nil {
+					cancel(err)
+				}
+			}
+			freeLines <- lb
+		}
+	}()
+	err = bt.computeCases(ctx, read, freeCases, write, freeLines)
+	close(write)
+	if err != nil {
+		cancel(err)
+	}
+	for range read { // let the reader end
+	}
+	wg.Wait()
+	bt.st.merge("reader: ", &rst)
+	bt.st.merge("writer: ", &wst)
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// declareCursors opens the run_decisions and run_paid cursors on tx.
+func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
+	period := s.Period.First().Time(utc)
+	_, err := tx.Exec(ctx, `DECLARE run_decisions NO SCROLL CURSOR FOR
+		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1), d.decision_id, d.supersedes, d.law,
+		       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
+		       (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
+		       d.payee_channel, d.payee_name, d.payee_iban, d.payee_bic,
+		       d.landlord_name, d.landlord_iban, d.landlord_bic, d.landlord_reference,
+		       d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
+		FROM cases c `+settledJoin+`
+		JOIN decisions d ON d.municipality = c.municipality AND d.case_id = c.case_id
+		WHERE c.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
+		ORDER BY c.case_id COLLATE "C", d.valid_from, d.decision_id COLLATE "C"`, s.Municipality, period)
+	if err != nil {
+		return fmt.Errorf("open decisions cursor: %w", err)
+	}
+	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
+		SELECT l.case_id, `+sqlMonth("l.month")+`, l.payee_role, l.component, coalesce(l.reclaim_id, ''),
+		       (sum(l.amount) * 100)::bigint
+		FROM run_lines l
+		JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
+		JOIN cases c ON c.municipality = l.municipality AND c.case_id = l.case_id
+		`+settledJoin+`
+		WHERE l.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
+		  AND (`+effectiveFrom+` IS NULL OR l.month >= `+effectiveFrom+` OR l.component = 'offset')
+		GROUP BY l.case_id, l.month, l.payee_role, l.component, l.reclaim_id
+		ORDER BY l.case_id COLLATE "C"`, s.Municipality, period)
+	if err != nil {
+		return fmt.Errorf("open paid cursor: %w", err)
+	}
+	return nil
+}
+
+// readCases is the reader: it merges the two cursors per case and sends
+// batches of cases on read until the cases are exhausted.
+func (bt *buildTx) readCases(ctx context.Context, tx pgx.Tx, read chan<- *caseBatch, free chan *caseBatch, st *stageTimes) error {
+	batch := bt.batchCases()
+	dc := &decisionCursor{tx: tx, batch: batch}
+	pc := &paidCursor{tx: tx, batch: batch * 8}
+	st.lap("")
+	for {
+		var b *caseBatch
+		select {
+		case b = <-free:
+		default:
+			b = &caseBatch{cases: make([]RunCase, batch)}
+		}
+		b.n = 0
+		for b.n < batch {
+			c := &b.cases[b.n]
+			ok, err := dc.nextCase(ctx, c)
+			if err != nil {
+				return err
+			}
+			st.lap("read decisions")
+			if !ok {
+				break
+			}
+			if c.Paid, err = pc.casePaid(ctx, c.CaseID, c.Paid[:0]); err != nil {
+				return err
+			}
+			st.lap("read paid")
+			b.n++
+		}
+		if b.n == 0 {
+			return nil
+		}
+		select {
+		case read <- b:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		st.lap("wait for computing")
+	}
+}
+
+// computeCases computes the cases the reader sends, in order, and hands
+// each batch's lines to the writer.
+func (bt *buildTx) computeCases(ctx context.Context, read <-chan *caseBatch, freeCases chan<- *caseBatch,
+	write chan<- *lineBatch, freeLines chan *lineBatch) error {
+	st := &bt.st
+	newBatch := func() *lineBatch {
+		select {
+		case lb := <-freeLines:
+			lb.lines, lb.pay = lb.lines[:0], lb.pay[:0]
+			return lb
+		default:
+			return &lineBatch{}
+		}
+	}
+	lb := newBatch()
+	for {
+		st.lap("compute")
+		var b *caseBatch
+		var ok bool
+		select {
+		case b, ok = <-read:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		st.lap("wait for reader")
+		if !ok {
+			break
+		}
+		for i := range b.n {
+			c := &b.cases[i]
+			if c.From < 0 {
+				c.From = earliestMonth(c)
+			}
+			n := len(lb.lines)
+			var err error
+			if lb.lines, err = bt.b.Case(c, lb.lines); err != nil {
+				return fmt.Errorf("case %s: %w", c.CaseID, err)
+			}
+			bt.account(c, lb.lines[n:], &lb.pay)
+			bt.sum.Cases++
+		}
+		freeCases <- b
+		lb.upTo = bt.sum.Lines
+		st.lap("compute")
+		select {
+		case write <- lb:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		st.lap("wait for writer")
+		lb = newBatch()
+	}
+	return ctx.Err()
+}
