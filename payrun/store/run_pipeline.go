@@ -81,6 +81,11 @@ func (bt *buildTx) stream(ctx context.Context) error {
 	if _, err := rtx.Exec(ctx, "SELECT set_config('payrun.municipality', $1, true)", bt.sum.Municipality); err != nil {
 		return fmt.Errorf("reader tenancy: %w", err)
 	}
+	// The reader's sorts of a large municipality fit in memory (a
+	// municipality of 170,000 cases sorts ≈ 110 MB of decisions).
+	if _, err := rtx.Exec(ctx, "SET LOCAL work_mem = '256MB'"); err != nil {
+		return fmt.Errorf("reader work_mem: %w", err)
+	}
 	if err := declareCursors(ctx, rtx, bt.sum); err != nil {
 		return err
 	}
@@ -135,6 +140,13 @@ func (bt *buildTx) stream(ctx context.Context) error {
 // declareCursors opens the run_decisions and run_paid cursors on tx.
 func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	period := s.Period.First().Time(utc)
+	// The estimate of the cases to compute is far too low (a filter on an
+	// expression), and the planner then probes the decisions case by case:
+	// a hash join and one sort read them ≈ 40 % faster at 170,000 cases. The
+	// setting holds while the cursor is planned.
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_nestloop = off"); err != nil {
+		return fmt.Errorf("plan decisions cursor: %w", err)
+	}
 	_, err := tx.Exec(ctx, `DECLARE run_decisions NO SCROLL CURSOR FOR
 		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1), d.decision_id, d.supersedes, d.law,
 		       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
@@ -148,6 +160,9 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 		ORDER BY c.case_id COLLATE "C", d.valid_from, d.decision_id COLLATE "C"`, s.Municipality, period)
 	if err != nil {
 		return fmt.Errorf("open decisions cursor: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "RESET enable_nestloop"); err != nil {
+		return fmt.Errorf("plan decisions cursor: %w", err)
 	}
 	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
 		SELECT l.case_id, `+sqlMonth("l.month")+`, l.payee_role, l.component, coalesce(l.reclaim_id, ''),
