@@ -125,10 +125,11 @@ type RunSummary struct {
 // BuildRun creates (or recomputes) the proposed run of municipality for
 // period in one transaction under the municipality's advisory lock (see
 // migration 0020 for the key): an existing proposed run keeps its id and
-// loses its lines; the cases whose effective recompute_from is NULL or ≤ period are
-// streamed with two cursors (decisions, and the paid sums of live runs), both
-// in case order, merged, computed by b, and their lines written with COPY
-// batch by batch. The kind is supplementary when a monthly run of the period
+// loses its lines; the cases whose effective recompute_from is NULL or ≤
+// period are streamed with two cursors (decisions, and the paid sums of live
+// runs), both in case order, merged, computed by b, and their lines written
+// batch by batch (run_pipeline.go: reading, computing and writing overlap).
+// The kind is supplementary when a monthly run of the period
 // is already signed (live). It returns an error wrapping
 // payrun.ErrNothingToPay, and leaves no run, when no line results.
 func (db *DB) BuildRun(ctx context.Context, municipality string, period payrun.Month, opts BuildOptions, b RunBuilder) (RunSummary, error) {
