@@ -72,6 +72,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export) to this file")
 	logSlow := fs.Int("log-slow", 0, "milliseconds: PostgreSQL logs statements slower than this in the server log (with --keep)")
 	backlog := fs.Bool("backlog", false, "compute every case from its first month (back pay since 2025) instead of the period only")
+	importOnly := fs.Bool("import-only", false, "stop after the import stage (no runs, signatures or exports)")
 	if err := fs.Parse(args); err != nil {
 		return badInput(err)
 	}
@@ -84,7 +85,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	}
 	b := &bench{env: env, dir: dir, res: benchResult{Cases: *n, Municipalities: *k, Workers: *workers,
 		Period: benchPeriod.String(), Files: map[string]int64{}}}
-	b.backlog, b.cpuProfile, b.logSlow = *backlog, *cpuProfile, *logSlow
+	b.backlog, b.cpuProfile, b.logSlow, b.importOnly = *backlog, *cpuProfile, *logSlow, *importOnly
 	err = b.run(ctx, *n, *k, *workers, *seed)
 	if stopErr := b.stop(ctx); err == nil {
 		err = stopErr
@@ -116,6 +117,8 @@ type bench struct {
 	db      *store.DB
 	started bool
 	backlog bool
+	// importOnly stops after the import stage.
+	importOnly bool
 	// cpuProfile names the file for a CPU profile of the run path.
 	cpuProfile string
 	logSlow    int // ms; 0: off
@@ -191,6 +194,9 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		return fmt.Errorf("bench: import: %w", err)
 	}
 	b.stage(ctx, "import", time.Since(start), int64(imp.New))
+	if b.importOnly {
+		return nil
+	}
 	if !b.backlog {
 		// A month in steady state: the months before the period were paid
 		// by earlier runs, so each case is computed for the period only

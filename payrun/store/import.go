@@ -87,7 +87,7 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, no
 	}
 	h := sha256.New()
 	src := newDecisionSource(ctx, io.TeeReader(r, h))
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_staging"}, stagingColumns, src)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, src, stagingCopy)
 	src.stop()
 	if err != nil {
 		if src.readErr != nil {
@@ -110,20 +110,80 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, no
 	return res, auditImport(ctx, tx, res, opt, now)
 }
 
+// The staging table has the column types of decisions, so that the insert
+// copies columns without conversions. Its rows arrive in binary COPY form,
+// encoded by the parser goroutines (writeStagingTuple).
 const stagingDDL = `
 CREATE TEMP TABLE import_staging (
     line int NOT NULL, municipality text, decision_id text, case_id text, law text,
-    valid_from date, valid_to date, supersedes text[], rent bigint, heating bigint, pay_to text,
-    countable_income bigint, payee_channel text, payee_name text, payee_iban text, payee_bic text,
+    valid_from date, valid_to date, supersedes text[], rent numeric(14,2), heating numeric(14,2), pay_to text,
+    countable_income numeric(14,2), payee_channel text, payee_name text, payee_iban text, payee_bic text,
     landlord_name text, landlord_iban text, landlord_bic text, landlord_reference text,
-    reclaim_id text, offset_monthly bigint, offset_remaining bigint, persons text, content_sha256 bytea
+    reclaim_id text, offset_monthly numeric(14,2), offset_remaining numeric(14,2), persons jsonb, content_sha256 bytea
 ) ON COMMIT DROP`
 
-var stagingColumns = []string{"line", "municipality", "decision_id", "case_id", "law",
-	"valid_from", "valid_to", "supersedes", "rent", "heating", "pay_to",
-	"countable_income", "payee_channel", "payee_name", "payee_iban", "payee_bic",
-	"landlord_name", "landlord_iban", "landlord_bic", "landlord_reference",
-	"reclaim_id", "offset_monthly", "offset_remaining", "persons", "content_sha256"}
+const stagingColumns = `municipality, decision_id, case_id, law, valid_from, valid_to, supersedes,
+    rent, heating, pay_to, countable_income, payee_channel, payee_name, payee_iban, payee_bic,
+    landlord_name, landlord_iban, landlord_bic, landlord_reference, reclaim_id, offset_monthly,
+    offset_remaining, persons, content_sha256`
+
+const stagingCopy = `COPY import_staging (line, ` + stagingColumns + `) FROM STDIN (FORMAT binary)`
+
+// stagingFields is the number of columns stagingCopy names.
+const stagingFields = 25
+
+// writeStagingTuple appends the staging row of d (line n) to w.
+func writeStagingTuple(w *copyTuple, n int, d *payrun.Decision, persons, sum []byte) {
+	w.begin(stagingFields)
+	w.int4(int32(n))
+	w.text(d.Municipality)
+	w.text(d.DecisionID)
+	w.text(d.CaseID)
+	w.text(string(d.Law))
+	w.date(d.ValidFrom)
+	if d.ValidTo == nil {
+		w.null()
+	} else {
+		w.date(*d.ValidTo)
+	}
+	w.textArray(d.Supersedes)
+	if h := d.Housing; h != nil {
+		w.numeric(h.Rent)
+		w.numeric(h.Heating)
+		w.text(string(h.PayTo))
+	} else {
+		w.numeric(0)
+		w.numeric(0)
+		w.null()
+	}
+	w.numeric(d.CountableIncome)
+	w.text(string(d.Payee.Channel))
+	w.text(d.Payee.Name)
+	w.textOrNull(d.Payee.IBAN)
+	w.textPtr(d.Payee.BIC)
+	if l := d.Landlord; l != nil {
+		w.text(l.Name)
+		w.text(l.IBAN)
+		w.textPtr(l.BIC)
+		w.textOrNull(l.Reference)
+	} else {
+		w.null()
+		w.null()
+		w.null()
+		w.null()
+	}
+	if o := d.Offset; o != nil {
+		w.text(o.ReclaimID)
+		w.numeric(o.Monthly)
+		w.numeric(o.Remaining)
+	} else {
+		w.null()
+		w.null()
+		w.null()
+	}
+	w.jsonb(persons)
+	w.bytes(sum)
+}
 
 // errorSet collects line errors up to maxImportErrors.
 type errorSet struct {
@@ -151,9 +211,10 @@ func (s *errorSet) list() payrun.ErrorList {
 	return l
 }
 
-// parsedBatch is a batch of consecutive lines after parsing.
+// parsedBatch is a batch of consecutive lines after parsing: the staging
+// rows of its valid lines in binary COPY form and the errors of the others.
 type parsedBatch struct {
-	rows [][]any
+	data []byte
 	errs []*payrun.FieldError
 }
 
@@ -162,16 +223,16 @@ type rawBatch struct {
 	lines [][]byte
 }
 
-// decisionSource is a pgx.CopyFromSource that reads lines, parses and
-// validates them on all cores, and yields the rows of valid lines. Invalid
-// lines are collected in errs.
+// decisionSource is the io.Reader of a binary COPY into import_staging: it
+// reads lines, parses, validates and encodes them on all cores, and yields
+// the rows of valid lines. Invalid lines are collected in errs.
 type decisionSource struct {
 	cancel  context.CancelFunc
 	results chan parsedBatch
 	wg      sync.WaitGroup
 	mu      sync.Mutex // guards lines and readErr
-	cur     [][]any
-	row     []any
+	cur     []byte     // unread rest of the current batch
+	ended   bool       // the trailer is in cur
 	errs    []*payrun.FieldError
 	more    int
 	lines   int // non-empty lines, set when reading ends
@@ -182,7 +243,7 @@ const batchLines = 512
 
 func newDecisionSource(ctx context.Context, r io.Reader) *decisionSource {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, 64)}
+	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, 64), cur: copyHeader}
 	// Batches are parsed out of order; line numbers travel with the rows.
 	jobs := make(chan rawBatch, 64)
 	s.wg.Add(1)
@@ -200,9 +261,10 @@ func newDecisionSource(ctx context.Context, r io.Reader) *decisionSource {
 		pw.Add(1)
 		go func() {
 			defer pw.Done()
+			var lp lineParser
 			for b := range jobs {
 				select {
-				case s.results <- parseBatch(b):
+				case s.results <- lp.parseBatch(b):
 				case <-ctx.Done():
 				}
 			}
@@ -256,29 +318,41 @@ func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch) (int, err
 	return count, nil
 }
 
-func parseBatch(b rawBatch) parsedBatch {
+// lineParser parses lines in one goroutine, reusing its buffers.
+type lineParser struct {
+	cache internCache
+	canon []byte
+}
+
+func (lp *lineParser) parseBatch(b rawBatch) parsedBatch {
 	var out parsedBatch
-	out.rows = make([][]any, 0, len(b.lines))
+	w := copyTuple{b: make([]byte, 0, 1024*len(b.lines))}
 	for i, line := range b.lines {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		row, errs := parseLine(b.first+i, line)
-		if len(errs) > 0 {
+		if errs := lp.parseLine(b.first+i, line, &w); len(errs) > 0 {
 			out.errs = append(out.errs, errs...)
-			continue
 		}
-		out.rows = append(out.rows, row)
 	}
+	out.data = w.b
 	return out
 }
 
-// Next implements pgx.CopyFromSource.
-func (s *decisionSource) Next() bool {
+// Read implements io.Reader: the binary COPY stream (header, rows,
+// trailer). A read error of the input ends it with that error.
+func (s *decisionSource) Read(p []byte) (int, error) {
 	for len(s.cur) == 0 {
+		if s.ended {
+			return 0, io.EOF
+		}
 		b, ok := <-s.results
 		if !ok {
-			return false
+			if err := s.err(); err != nil {
+				return 0, err
+			}
+			s.cur, s.ended = copyTrailer, true
+			break
 		}
 		for _, e := range b.errs {
 			if len(s.errs) >= maxImportErrors {
@@ -287,18 +361,14 @@ func (s *decisionSource) Next() bool {
 			}
 			s.errs = append(s.errs, e)
 		}
-		s.cur = b.rows
+		s.cur = b.data
 	}
-	s.row, s.cur = s.cur[0], s.cur[1:]
-	return true
+	n := copy(p, s.cur)
+	s.cur = s.cur[n:]
+	return n, nil
 }
 
-// Values implements pgx.CopyFromSource.
-func (s *decisionSource) Values() ([]any, error) { return s.row, nil }
-
-// Err implements pgx.CopyFromSource; a read error ends the COPY. pgx may
-// call it at any time, so it must not wait for the reader.
-func (s *decisionSource) Err() error {
+func (s *decisionSource) err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.readErr
@@ -312,16 +382,15 @@ func (s *decisionSource) stop() {
 	s.wg.Wait()
 }
 
-// parseLine decodes and validates one line and returns its staging row.
-func parseLine(n int, line []byte) ([]any, []*payrun.FieldError) {
+// parseLine decodes, validates and encodes one line: its staging row goes
+// to w, or its errors are returned.
+func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) []*payrun.FieldError {
 	var d payrun.Decision
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return nil, []*payrun.FieldError{jsonError(n, line, err)}
-	}
-	if dec.More() {
-		return nil, []*payrun.FieldError{{Line: n, Field: "(line)", Err: errors.New("more than one JSON value on the line")}}
+	if !fastDecode(line, &d, &lp.cache) {
+		d = payrun.Decision{}
+		if fe := slowDecode(n, line, &d); fe != nil {
+			return []*payrun.FieldError{fe}
+		}
 	}
 	errs := d.Validate()
 	errs = append(errs, missingFields(line, &d)...)
@@ -329,13 +398,27 @@ func parseLine(n int, line []byte) ([]any, []*payrun.FieldError) {
 		for _, e := range errs {
 			e.Line, e.Record = n, d.DecisionID
 		}
-		return nil, errs
+		return errs
 	}
-	row, err := stagingRow(n, &d)
-	if err != nil {
-		return nil, []*payrun.FieldError{{Line: n, Record: d.DecisionID, Field: "(line)", Err: err}}
+	var from, to int
+	lp.canon, from, to = appendCanonical(lp.canon[:0], &d)
+	sum := sha256.Sum256(lp.canon)
+	writeStagingTuple(w, n, &d, lp.canon[from:to], sum[:])
+	return nil
+}
+
+// slowDecode decodes line with encoding/json (unknown fields refused, one
+// value per line) for what fastDecode does not take, and explains errors.
+func slowDecode(n int, line []byte, d *payrun.Decision) *payrun.FieldError {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(d); err != nil {
+		return jsonError(n, line, err)
 	}
-	return row, nil
+	if dec.More() {
+		return &payrun.FieldError{Line: n, Field: "(line)", Err: errors.New("more than one JSON value on the line")}
+	}
+	return nil
 }
 
 // missingFields catches required fields whose absence decodes as a
@@ -348,46 +431,6 @@ func missingFields(line []byte, d *payrun.Decision) []*payrun.FieldError {
 		return []*payrun.FieldError{{Field: "payee", Err: payrun.ErrRequired}}
 	}
 	return nil
-}
-
-func stagingRow(n int, d *payrun.Decision) ([]any, error) {
-	canonical, err := json.Marshal(d)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(canonical)
-	persons, err := json.Marshal(d.Persons)
-	if err != nil {
-		return nil, err
-	}
-	supersedes := d.Supersedes
-	if supersedes == nil {
-		supersedes = []string{}
-	}
-	row := []any{n, d.Municipality, d.DecisionID, d.CaseID, string(d.Law),
-		d.ValidFrom.Time(time.UTC), nil, supersedes, int64(0), int64(0), nil,
-		int64(d.CountableIncome), string(d.Payee.Channel), d.Payee.Name, nilIfEmpty(d.Payee.IBAN), d.Payee.BIC,
-		nil, nil, nil, nil, nil, nil, nil, string(persons), sum[:]}
-	if d.ValidTo != nil {
-		row[6] = d.ValidTo.Time(time.UTC)
-	}
-	if h := d.Housing; h != nil {
-		row[8], row[9], row[10] = int64(h.Rent), int64(h.Heating), string(h.PayTo)
-	}
-	if l := d.Landlord; l != nil {
-		row[16], row[17], row[18], row[19] = l.Name, l.IBAN, l.BIC, nilIfEmpty(l.Reference)
-	}
-	if o := d.Offset; o != nil {
-		row[20], row[21], row[22] = o.ReclaimID, int64(o.Monthly), int64(o.Remaining)
-	}
-	return row, nil
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // jsonError turns a decoding error into a FieldError that names the field

@@ -127,14 +127,8 @@ func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, now time.Ti
 		return fmt.Errorf("store: import id: %w", err)
 	}
 	tag, err := tx.Exec(ctx, `
-INSERT INTO decisions (municipality, decision_id, case_id, law, valid_from, valid_to, supersedes,
-    rent, heating, pay_to, countable_income, payee_channel, payee_name, payee_iban, payee_bic,
-    landlord_name, landlord_iban, landlord_bic, landlord_reference, reclaim_id, offset_monthly,
-    offset_remaining, persons, content_sha256, import_id, imported_at)
-SELECT municipality, decision_id, case_id, law, valid_from, valid_to, supersedes,
-    rent * 0.01, heating * 0.01, pay_to, countable_income * 0.01, payee_channel, payee_name, payee_iban, payee_bic,
-    landlord_name, landlord_iban, landlord_bic, landlord_reference, reclaim_id, offset_monthly * 0.01,
-    offset_remaining * 0.01, persons::jsonb, content_sha256, $1, $2
+INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
+SELECT `+stagingColumns+`, $1, $2
 FROM import_first WHERE db_sha IS NULL`, res.ImportID, now)
 	if err != nil {
 		return fmt.Errorf("store: import: insert decisions: %w", err)
@@ -153,7 +147,7 @@ SET recompute_from = least(cases.recompute_from, excluded.recompute_from)`, now)
 	st.done("insert cases")
 	if _, err := tx.Exec(ctx, `
 INSERT INTO reclaims (municipality, reclaim_id, case_id, amount, created_at)
-SELECT DISTINCT ON (municipality, reclaim_id) municipality, reclaim_id, case_id, offset_remaining * 0.01, $1
+SELECT DISTINCT ON (municipality, reclaim_id) municipality, reclaim_id, case_id, offset_remaining, $1
 FROM import_first WHERE db_sha IS NULL AND reclaim_id IS NOT NULL
 ORDER BY municipality, reclaim_id, line
 ON CONFLICT (municipality, reclaim_id) DO NOTHING`, now); err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // setup returns a fresh database with the fixture municipalities.
-func setup(t *testing.T) *store.DB {
+func setup(t testing.TB) *store.DB {
 	t.Helper()
 	db := storetest.NewDB(t)
 	ms, err := fixtures.Municipalities()
