@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"runtime"
 	"sort"
@@ -85,9 +86,13 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, no
 	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
 		return ImportResult{}, fmt.Errorf("store: import staging: %w", err)
 	}
+	known, err := knownMunicipalities(ctx, tx)
+	if err != nil {
+		return ImportResult{}, err
+	}
 	h := sha256.New()
-	src := newDecisionSource(ctx, io.TeeReader(r, h))
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, src, stagingCopy)
+	src := newDecisionSource(ctx, io.TeeReader(r, h), known)
+	_, err = tx.Conn().PgConn().CopyFrom(ctx, src, stagingCopy)
 	src.stop()
 	if err != nil {
 		if src.readErr != nil {
@@ -97,17 +102,36 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, no
 	}
 	st.done("parse+copy")
 	errs := &errorSet{errs: src.errs, more: src.more}
-	if err := checkStaged(ctx, tx, errs, st); err != nil {
+	skip, err := checkStaged(ctx, tx, errs, src.keys, st)
+	if err != nil {
 		return ImportResult{}, err
 	}
 	if len(errs.errs) > 0 {
 		return ImportResult{}, errs.list()
 	}
 	res := ImportResult{FileSHA256: hex.EncodeToString(h.Sum(nil)), Lines: src.lines}
-	if err := insertStaged(ctx, tx, &res, now, st); err != nil {
+	if err := insertStaged(ctx, tx, &res, skip, src.keys.municipalityList(), now, st); err != nil {
 		return ImportResult{}, err
 	}
 	return res, auditImport(ctx, tx, res, opt, now)
+}
+
+// knownMunicipalities returns the keys of the municipalities decisions may
+// name (kind municipality, not the county or the hub).
+func knownMunicipalities(ctx context.Context, tx pgx.Tx) (map[string]bool, error) {
+	rows, err := tx.Query(ctx, `SELECT key FROM municipalities WHERE kind = 'municipality'`)
+	if err != nil {
+		return nil, fmt.Errorf("store: import: municipalities: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: import: municipalities: %w", err)
+	}
+	known := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		known[k] = true
+	}
+	return known, nil
 }
 
 // The staging table has the column types of decisions, so that the insert
@@ -215,6 +239,7 @@ func (s *errorSet) list() payrun.ErrorList {
 // rows of its valid lines in binary COPY form and the errors of the others.
 type parsedBatch struct {
 	data []byte
+	keys []rowKey
 	errs []*payrun.FieldError
 }
 
@@ -233,6 +258,7 @@ type decisionSource struct {
 	mu      sync.Mutex // guards lines and readErr
 	cur     []byte     // unread rest of the current batch
 	ended   bool       // the trailer is in cur
+	keys    *keyTracker
 	errs    []*payrun.FieldError
 	more    int
 	lines   int // non-empty lines, set when reading ends
@@ -241,9 +267,10 @@ type decisionSource struct {
 
 const batchLines = 512
 
-func newDecisionSource(ctx context.Context, r io.Reader) *decisionSource {
+func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool) *decisionSource {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, 64), cur: copyHeader}
+	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, 64), cur: copyHeader, keys: newKeyTracker()}
+	seed := maphash.MakeSeed()
 	// Batches are parsed out of order; line numbers travel with the rows.
 	jobs := make(chan rawBatch, 64)
 	s.wg.Add(1)
@@ -261,7 +288,7 @@ func newDecisionSource(ctx context.Context, r io.Reader) *decisionSource {
 		pw.Add(1)
 		go func() {
 			defer pw.Done()
-			var lp lineParser
+			lp := lineParser{seed: seed, known: known}
 			for b := range jobs {
 				select {
 				case s.results <- lp.parseBatch(b):
@@ -320,6 +347,8 @@ func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch) (int, err
 
 // lineParser parses lines in one goroutine, reusing its buffers.
 type lineParser struct {
+	known map[string]bool // municipalities (kind municipality)
+	seed  maphash.Seed
 	cache internCache
 	canon []byte
 }
@@ -331,9 +360,12 @@ func (lp *lineParser) parseBatch(b rawBatch) parsedBatch {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		if errs := lp.parseLine(b.first+i, line, &w); len(errs) > 0 {
+		k, errs := lp.parseLine(b.first+i, line, &w)
+		if len(errs) > 0 {
 			out.errs = append(out.errs, errs...)
+			continue
 		}
+		out.keys = append(out.keys, k)
 	}
 	out.data = w.b
 	return out
@@ -361,6 +393,9 @@ func (s *decisionSource) Read(p []byte) (int, error) {
 			}
 			s.errs = append(s.errs, e)
 		}
+		for _, k := range b.keys {
+			s.keys.add(k)
+		}
 		s.cur = b.data
 	}
 	n := copy(p, s.cur)
@@ -383,13 +418,13 @@ func (s *decisionSource) stop() {
 }
 
 // parseLine decodes, validates and encodes one line: its staging row goes
-// to w, or its errors are returned.
-func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) []*payrun.FieldError {
+// to w and its keys are returned, or its errors.
+func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) (rowKey, []*payrun.FieldError) {
 	var d payrun.Decision
 	if !fastDecode(line, &d, &lp.cache) {
 		d = payrun.Decision{}
 		if fe := slowDecode(n, line, &d); fe != nil {
-			return []*payrun.FieldError{fe}
+			return rowKey{}, []*payrun.FieldError{fe}
 		}
 	}
 	errs := d.Validate()
@@ -398,13 +433,17 @@ func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) []*payrun.Fiel
 		for _, e := range errs {
 			e.Line, e.Record = n, d.DecisionID
 		}
-		return errs
+		return rowKey{}, errs
+	}
+	if !lp.known[d.Municipality] {
+		return rowKey{}, []*payrun.FieldError{{Line: n, Record: d.DecisionID, Field: "municipality",
+			Value: d.Municipality, Err: errors.New("unknown municipality")}}
 	}
 	var from, to int
 	lp.canon, from, to = appendCanonical(lp.canon[:0], &d)
 	sum := sha256.Sum256(lp.canon)
 	writeStagingTuple(w, n, &d, lp.canon[from:to], sum[:])
-	return nil
+	return newRowKey(lp.seed, n, &d), nil
 }
 
 // slowDecode decodes line with encoding/json (unknown fields refused, one

@@ -315,11 +315,3 @@ func (w *copyTuple) numeric(c payrun.Cents) {
 		w.b = binary.BigEndian.AppendUint16(w.b, frac*100)
 	}
 }
-
-func (w *copyTuple) numericOrNull(c *payrun.Cents) {
-	if c == nil {
-		w.null()
-		return
-	}
-	w.numeric(*c)
-}

@@ -14,55 +14,114 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
-// stagedChecks are the set-based checks over the staged lines. Each query
-// returns (line, decision_id, field, value, message) rows.
-var stagedChecks = []struct{ name, sql string }{
-	{"municipality", `
-SELECT s.line, s.decision_id, 'municipality', s.municipality, 'unknown municipality'
+// The checks after the COPY. Most lines of an import are the only decision
+// of their case and new: they can only conflict with stored decisions. The
+// key tracker lists the other lines (cases with several lines, repeated
+// decision ids, supersessions); those, and the lines of cases that already
+// have stored decisions, are copied to the narrow table import_check, and
+// the supersession and overlap checks look at that table only.
+//
+// import_skip holds the lines that are not inserted: repeats of an earlier
+// line's decision id and decisions already stored (with the same content;
+// other content is an error).
+const (
+	importCheckDDL = `
+CREATE TEMP TABLE import_check ON COMMIT DROP AS
+SELECT s.line, s.municipality, s.decision_id, s.case_id, s.valid_from, s.valid_to, s.supersedes, s.content_sha256,
+       s.reclaim_id, s.offset_remaining
+FROM import_staging s JOIN unnest($1::int[]) AS c(line) USING (line)`
+
+	// Lines of cases that already have stored decisions.
+	importCheckStored = `
+INSERT INTO import_check
+SELECT s.line, s.municipality, s.decision_id, s.case_id, s.valid_from, s.valid_to, s.supersedes, s.content_sha256,
+       s.reclaim_id, s.offset_remaining
 FROM import_staging s
-WHERE NOT EXISTS (SELECT 1 FROM municipalities m WHERE m.key = s.municipality AND m.kind = 'municipality')`},
-	{"duplicate", `
-SELECT s.line, s.decision_id, 'decision_id', s.decision_id,
-       'also on line ' || f.line || ' with other content (a decision is immutable)'
-FROM import_staging s JOIN import_first f USING (municipality, decision_id)
-WHERE s.line > f.line AND s.content_sha256 <> f.content_sha256`},
-	{"immutable", `
-SELECT f.line, f.decision_id, 'decision_id', f.decision_id,
-       'already imported with other content (a decision is immutable; send a new decision that supersedes it)'
-FROM import_first f
-WHERE f.db_sha IS NOT NULL AND f.db_sha <> f.content_sha256`},
-	{"supersedes", `
-WITH known AS (
-    SELECT municipality, decision_id, case_id, line FROM import_first WHERE db_sha IS NULL
-    UNION ALL
-    SELECT d.municipality, d.decision_id, d.case_id, NULL FROM decisions d
-    WHERE (d.municipality, d.case_id) IN (SELECT municipality, case_id FROM import_first WHERE db_sha IS NULL))
-SELECT n.line, n.decision_id, 'supersedes[' || (u.ord - 1) || ']', u.old,
-       'no earlier decision of case ' || n.case_id || ' with this id'
-FROM import_first n, unnest(n.supersedes) WITH ORDINALITY AS u(old, ord)
-WHERE n.db_sha IS NULL AND NOT EXISTS (
-    SELECT 1 FROM known k
-    WHERE k.municipality = n.municipality AND k.case_id = n.case_id AND k.decision_id = u.old
-      AND (k.line IS NULL OR k.line < n.line))`},
-	// Effective periods: a superseded decision ends the day before the
-	// earliest valid_from of the decisions that supersede it. Two decisions
-	// of a case whose effective periods overlap must be in a supersedes
-	// relation; the error is reported on the later (or new) line.
-	{"overlap", `
-WITH cand AS (
-    SELECT municipality, decision_id, case_id, valid_from, valid_to, supersedes, line
-    FROM import_first WHERE db_sha IS NULL
+WHERE EXISTS (SELECT 1 FROM decisions d WHERE d.municipality = s.municipality AND d.case_id = s.case_id)
+  AND NOT EXISTS (SELECT 1 FROM import_check c WHERE c.line = s.line)`
+
+	// Repeated decision ids: every line after the first of its key.
+	importRepeatsDDL = `
+CREATE TEMP TABLE import_repeat ON COMMIT DROP AS
+SELECT line, decision_id, first_line, same FROM (
+    SELECT c.line, c.decision_id, first_value(c.line) OVER w AS first_line,
+           c.content_sha256 = first_value(c.content_sha256) OVER w AS same
+    FROM import_check c JOIN unnest($1::int[]) AS r(line) USING (line)
+    WINDOW w AS (PARTITION BY c.municipality, c.decision_id ORDER BY c.line)) x
+WHERE line > first_line`
+
+	importSkipDDL = `
+CREATE TEMP TABLE import_skip ON COMMIT DROP AS
+SELECT s.line, s.decision_id, s.content_sha256 = d.content_sha256 AS same
+FROM import_staging s JOIN decisions d ON d.municipality = s.municipality AND d.decision_id = s.decision_id`
+
+	importSkipEmptyDDL = `CREATE TEMP TABLE import_skip (line int, decision_id text, same bool) ON COMMIT DROP`
+
+	// Effective periods of the new lines in import_check and of the stored
+	// decisions of their cases: a superseded decision ends the day before
+	// the earliest valid_from of the decisions that supersede it.
+	importEffDDL = `
+CREATE TEMP TABLE import_eff ON COMMIT DROP AS
+WITH new AS (
+    SELECT c.municipality, c.decision_id, c.case_id, c.valid_from, c.valid_to, c.supersedes, c.line
+    FROM import_check c WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line)),
+cand AS (
+    SELECT * FROM new
     UNION ALL
     SELECT d.municipality, d.decision_id, d.case_id, d.valid_from, d.valid_to, d.supersedes, NULL
     FROM decisions d
-    WHERE (d.municipality, d.case_id) IN (SELECT municipality, case_id FROM import_first WHERE db_sha IS NULL)),
+    WHERE $1 AND (d.municipality, d.case_id) IN (SELECT municipality, case_id FROM new)),
 ends AS (
     SELECT c.municipality, c.case_id, u.old, min(c.valid_from) - 1 AS ends
     FROM cand c, unnest(c.supersedes) AS u(old)
-    GROUP BY 1, 2, 3),
-eff AS (
-    SELECT c.*, least(coalesce(c.valid_to, 'infinity'::date), e.ends) AS eff_to
-    FROM cand c LEFT JOIN ends e ON e.municipality = c.municipality AND e.case_id = c.case_id AND e.old = c.decision_id)
+    GROUP BY 1, 2, 3)
+SELECT c.*, least(coalesce(c.valid_to, 'infinity'::date), e.ends) AS eff_to
+FROM cand c LEFT JOIN ends e ON e.municipality = c.municipality AND e.case_id = c.case_id AND e.old = c.decision_id`
+)
+
+// stagedChecks are the set-based checks over the staged lines. Each query
+// returns (line, decision_id, field, value, message) rows.
+var stagedChecks = []struct {
+	name, sql string
+	repeats   bool // only when the input repeats decision ids
+	stored    bool // only when decisions of the input's municipalities are stored
+}{
+	{"duplicate", `
+SELECT line, decision_id, 'decision_id', decision_id,
+       'also on line ' || first_line || ' with other content (a decision is immutable)'
+FROM import_repeat WHERE NOT same`, true, false},
+	{"immutable", `
+SELECT k.line, k.decision_id, 'decision_id', k.decision_id,
+       'already imported with other content (a decision is immutable; send a new decision that supersedes it)'
+FROM import_skip k
+WHERE NOT k.same AND NOT EXISTS (SELECT 1 FROM import_repeat r WHERE r.line = k.line)`, false, true},
+	{"supersedes", `
+WITH n AS (
+    SELECT c.* FROM import_check c
+    WHERE cardinality(c.supersedes) > 0 AND NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line))
+SELECT n.line, n.decision_id, 'supersedes[' || (u.ord - 1) || ']', u.old,
+       'no earlier decision of case ' || n.case_id || ' with this id'
+FROM n, unnest(n.supersedes) WITH ORDINALITY AS u(old, ord)
+WHERE NOT EXISTS (
+        SELECT 1 FROM import_check k
+        WHERE k.municipality = n.municipality AND k.case_id = n.case_id AND k.decision_id = u.old AND k.line < n.line)
+  AND NOT EXISTS (
+        SELECT 1 FROM decisions d
+        WHERE d.municipality = n.municipality AND d.case_id = n.case_id AND d.decision_id = u.old)`, false, false},
+	// Two decisions of a case whose effective periods (import_eff) overlap
+	// must be in a supersedes relation; the error is reported on the later
+	// (or new) line. A superseded decision ends before any decision that
+	// supersedes it begins, so the cases with an overlap are found by one
+	// sweep in valid_from order; the pairs are looked for in those only.
+	{"overlap", `
+WITH flagged AS (
+    SELECT DISTINCT municipality, case_id FROM (
+        SELECT municipality, case_id, valid_from,
+               max(eff_to) OVER (PARTITION BY municipality, case_id ORDER BY valid_from
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_end
+        FROM import_eff WHERE valid_from <= eff_to) w
+    WHERE valid_from <= before_end),
+eff AS (SELECT e.* FROM import_eff e JOIN flagged f USING (municipality, case_id))
 SELECT x.line, x.decision_id, 'valid_from', x.valid_from::text,
        'overlaps decision ' || y.decision_id || ' (' || y.valid_from || ' to ' ||
        CASE WHEN y.eff_to = 'infinity' THEN 'open' ELSE y.eff_to::text END ||
@@ -71,35 +130,69 @@ FROM eff x JOIN eff y ON x.municipality = y.municipality AND x.case_id = y.case_
 WHERE x.line IS NOT NULL AND (y.line IS NULL OR y.line < x.line)
   AND x.valid_from <= x.eff_to AND y.valid_from <= y.eff_to
   AND x.valid_from <= y.eff_to AND y.valid_from <= x.eff_to
-  AND NOT (y.decision_id = ANY (x.supersedes)) AND NOT (x.decision_id = ANY (y.supersedes))`},
+  AND NOT (y.decision_id = ANY (x.supersedes)) AND NOT (x.decision_id = ANY (y.supersedes))`, false, false},
 }
 
-// checkStaged runs the set-based checks and adds their findings to errs.
-func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, st *stageLog) error {
-	prep := []string{
-		`CREATE INDEX ON import_staging (municipality, decision_id)`,
-		`ANALYZE import_staging`,
-		`CREATE TEMP TABLE import_first ON COMMIT DROP AS
-		 SELECT DISTINCT ON (s.municipality, s.decision_id) s.*, d.content_sha256 AS db_sha
-		 FROM import_staging s
-		 LEFT JOIN decisions d ON d.municipality = s.municipality AND d.decision_id = s.decision_id
-		 ORDER BY s.municipality, s.decision_id, s.line`,
-		`CREATE INDEX ON import_first (municipality, case_id)`,
-		`ANALYZE import_first`,
-	}
-	for _, q := range prep {
+// checkStaged takes the municipality locks (so that concurrent imports and
+// run creations see each other's results whole), runs the set-based checks
+// over the lines the key tracker found and adds their findings to errs. It
+// reports whether import_skip has lines.
+func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracker, st *stageLog) (bool, error) {
+	// The import's own statements: big joins over temp tables planned
+	// with their real sizes (JIT compiling them costs more than it saves).
+	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`,
+		`SELECT payrun_lock_municipality(key) FROM municipalities ORDER BY key`} {
 		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("store: import: prepare checks: %w", err)
+			return false, fmt.Errorf("store: import: %s: %w", q, err)
 		}
-		st.done(strings.Join(strings.Fields(q)[:2], " "))
+	}
+	// With no stored decisions of these municipalities (a first import),
+	// nothing can be a repeat of or conflict with a stored decision.
+	var stored bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
+		keys.municipalityList()).Scan(&stored); err != nil {
+		return false, fmt.Errorf("store: import: stored decisions: %w", err)
+	}
+	st.done("lock")
+	check, repeats := keys.done()
+	steps := []struct {
+		name string
+		sql  string
+		args []any
+		skip bool
+	}{
+		{"import_check", importCheckDDL, []any{check}, false},
+		{"import_check stored", importCheckStored, nil, !stored},
+		{"import_repeat", importRepeatsDDL, []any{repeats}, false},
+		{"import_skip", importSkipDDL, nil, !stored},
+		{"import_skip", importSkipEmptyDDL, nil, stored},
+		// repeats of an earlier line are not checked or inserted either
+		{"import_skip repeats", `INSERT INTO import_skip SELECT line, decision_id, same FROM import_repeat`, nil, len(repeats) == 0},
+		{"import_eff", importEffDDL, []any{stored}, false},
+	}
+	for _, s := range steps {
+		if s.skip {
+			continue
+		}
+		if _, err := tx.Exec(ctx, s.sql, s.args...); err != nil {
+			return false, fmt.Errorf("store: import: prepare checks (%s): %w", s.name, err)
+		}
+		st.done(s.name)
 	}
 	for _, c := range stagedChecks {
+		if (c.repeats && len(repeats) == 0) || (c.stored && !stored) {
+			continue
+		}
 		if err := runCheck(ctx, tx, c.sql, errs); err != nil {
-			return fmt.Errorf("store: import: check %s: %w", c.name, err)
+			return false, fmt.Errorf("store: import: check %s: %w", c.name, err)
 		}
 		st.done("check " + c.name)
 	}
-	return nil
+	var skip bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_skip)`).Scan(&skip); err != nil {
+		return false, fmt.Errorf("store: import: skip: %w", err)
+	}
+	return skip, nil
 }
 
 func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet) error {
@@ -121,38 +214,65 @@ func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet) error 
 	return rows.Err()
 }
 
-// insertStaged writes the new decisions, their cases and reclaims.
-func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, now time.Time, st *stageLog) error {
+// insertStaged writes the new decisions, their new cases and reclaims.
+// Existing cases are not touched here: the decisions insert lowers their
+// recompute_from (trigger decisions_lower), under the municipality locks
+// checkStaged took, so no other transaction adds cases meanwhile.
+func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, skip bool, municipalities []string, now time.Time, st *stageLog) error {
 	if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&res.ImportID); err != nil {
 		return fmt.Errorf("store: import id: %w", err)
+	}
+	notSkipped := ""
+	if skip {
+		notSkipped = "WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
 	}
 	tag, err := tx.Exec(ctx, `
 INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
 SELECT `+stagingColumns+`, $1, $2
-FROM import_first WHERE db_sha IS NULL`, res.ImportID, now)
+FROM import_staging s `+notSkipped, res.ImportID, now)
 	if err != nil {
 		return fmt.Errorf("store: import: insert decisions: %w", err)
 	}
 	st.done("insert decisions")
 	res.New = int(tag.RowsAffected())
 	res.Unchanged = res.Lines - res.New
+	// Cases whose lines are not in import_check have one new line; the
+	// others are aggregated. Existing cases were lowered by decisions_lower;
+	// when the input's municipalities have no cases yet, a plain insert
+	// (no conflict arbitration per row) does.
+	var casesStored bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cases WHERE municipality = ANY ($1))`,
+		municipalities).Scan(&casesStored); err != nil {
+		return fmt.Errorf("store: import: stored cases: %w", err)
+	}
+	onConflict := ""
+	if casesStored {
+		onConflict = "ON CONFLICT (municipality, case_id) DO NOTHING"
+	}
 	if _, err := tx.Exec(ctx, `
 INSERT INTO cases (municipality, case_id, first_seen, recompute_from)
-SELECT municipality, case_id, $1, date_trunc('month', min(valid_from))::date
-FROM import_first WHERE db_sha IS NULL GROUP BY 1, 2
-ON CONFLICT (municipality, case_id) DO UPDATE
-SET recompute_from = least(cases.recompute_from, excluded.recompute_from)`, now); err != nil {
+SELECT municipality, case_id, $1::timestamptz, date_trunc('month', valid_from)::date
+FROM import_staging s
+WHERE NOT EXISTS (SELECT 1 FROM import_check c WHERE c.line = s.line)
+UNION ALL
+SELECT municipality, case_id, $1::timestamptz, date_trunc('month', min(valid_from))::date
+FROM import_check c
+WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line)
+GROUP BY 1, 2
+`+onConflict, now); err != nil {
 		return fmt.Errorf("store: import: cases: %w", err)
 	}
 	st.done("insert cases")
 	if _, err := tx.Exec(ctx, `
 INSERT INTO reclaims (municipality, reclaim_id, case_id, amount, created_at)
 SELECT DISTINCT ON (municipality, reclaim_id) municipality, reclaim_id, case_id, offset_remaining, $1
-FROM import_first WHERE db_sha IS NULL AND reclaim_id IS NOT NULL
+FROM import_check c
+WHERE reclaim_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line)
 ORDER BY municipality, reclaim_id, line
 ON CONFLICT (municipality, reclaim_id) DO NOTHING`, now); err != nil {
 		return fmt.Errorf("store: import: reclaims: %w", err)
 	}
+	st.done("insert reclaims")
 	return nil
 }
 
