@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,11 +36,13 @@ func cmdFixturesGenerate(_ context.Context, env *Env, args []string) error {
 	return w.Flush()
 }
 
-// writeCases streams the generated decisions as JSON Lines.
+// writeCases streams the generated decisions as JSON Lines (the bytes
+// json.Encoder writes, without its reflection).
 func writeCases(w io.Writer, seed int64, n int, municipality string) error {
-	enc := json.NewEncoder(w)
+	var b []byte
 	for d := range fixtures.Generate(seed, n, municipality) {
-		if err := enc.Encode(d); err != nil {
+		b = append(store.AppendDecisionJSON(b[:0], &d), '\n')
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,13 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
+// AppendDecisionJSON appends json.Marshal(d) to b without reflection (the
+// fixture writer uses it; the importer hashes the same form).
+func AppendDecisionJSON(b []byte, d *payrun.Decision) []byte {
+	b, _, _ = appendCanonical(b, d)
+	return b
+}
+
 // appendCanonical appends json.Marshal(d) to b, without reflection, and
 // returns the offsets of the persons array in the result (json.Marshal of
 // d.Persons). The canonical form is what content_sha256 hashes, so it must
