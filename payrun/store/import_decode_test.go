@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"reflect"
 	"strings"
 	"testing"
@@ -162,7 +163,7 @@ func BenchmarkParseLines(b *testing.B) {
 			lines = append(lines, append(l, '\n'))
 		}
 	}
-	lp := lineParser{known: map[string]bool{}}
+	lp := lineParser{known: map[string]bool{}, seed: maphash.MakeSeed()}
 	for _, m := range fixtures.MunicipalityKeys {
 		lp.known[m] = true
 	}

@@ -264,3 +264,106 @@ func TestImportGenerationAfterLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// bulkTableIndexes returns the definitions of the indexes and constraints
+// of the tables a bulk import rebuilds and of those referencing them.
+func bulkTableIndexes(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	ctx := context.Background()
+	var defs []string
+	err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT pg_get_indexdef(indexrelid) || CASE WHEN indisprimary THEN ' PRIMARY' ELSE '' END
+			FROM pg_index WHERE indrelid IN ('decisions'::regclass, 'cases'::regclass, 'reclaims'::regclass)
+			UNION ALL
+			SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated
+			FROM pg_constraint WHERE conrelid IN ('decisions'::regclass, 'cases'::regclass, 'reclaims'::regclass)
+			ORDER BY 1`)
+		if err != nil {
+			return err
+		}
+		defs, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
+// TestBulkImportRebuildsIndexes: the first import into empty decisions and
+// cases tables drops and rebuilds their indexes (and the foreign key of
+// reclaims to cases); afterwards they are the same and enforced. While another transaction reads decisions, the
+// import does not wait for it and imports with the indexes in place.
+func TestBulkImportRebuildsIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := setup(t)
+	before := bulkTableIndexes(t, db)
+	if len(before) < 10 {
+		t.Fatalf("indexes before: %v", before)
+	}
+	pkey := func() (oids [2]uint32) {
+		t.Helper()
+		err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT 'decisions_pkey'::regclass::oid, 'cases_pkey'::regclass::oid`).Scan(&oids[0], &oids[1])
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oids
+	}
+	oid0 := pkey()
+	// a reader holds decisions: no bulk path, no waiting
+	reading, done, finished := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		finished <- db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM decisions`).Scan(&n); err != nil {
+				return err
+			}
+			close(reading)
+			<-done
+			return nil
+		})
+	}()
+	<-reading
+	other := strings.NewReplacer("LUE-B-000123-1", "LUE-B-000700-1", "LUE-000123", "LUE-000700").Replace(good1)
+	res, err := db.Import(ctx, strings.NewReader(other+"\n"), store.ImportOptions{})
+	close(done)
+	if rerr := <-finished; rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err != nil || res.New != 1 {
+		t.Fatalf("import beside a reader: %+v, %v", res, err)
+	}
+	if pkey()[0] != oid0[0] {
+		t.Error("the import beside a reader of decisions rebuilt its indexes")
+	}
+	if err := execAll(ctx, db, store.AllMunicipalities, `DELETE FROM decisions; DELETE FROM reclaims; DELETE FROM cases`); err != nil {
+		t.Fatal(err)
+	}
+	// bulk path: a repeated line is skipped, not a duplicate in the rebuilt key
+	res, err = db.Import(ctx, strings.NewReader(good1+"\n"+good2+"\n"+good1+"\n"), store.ImportOptions{})
+	if err != nil || res.New != 2 || res.Unchanged != 1 {
+		t.Fatalf("bulk import: %+v, %v", res, err)
+	}
+	if oid := pkey(); oid[0] == oid0[0] || oid[1] == oid0[1] {
+		t.Errorf("the first import into empty tables did not rebuild both primary keys: %v, before %v", oid, oid0)
+	}
+	if after := bulkTableIndexes(t, db); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("indexes after the bulk import:\n%v\nbefore:\n%v", after, before)
+	}
+	for _, q := range []string{
+		`INSERT INTO decisions SELECT * FROM decisions WHERE decision_id = 'LUE-B-000123-1'`,
+		`INSERT INTO cases SELECT * FROM cases`,
+	} {
+		if err := execAll(ctx, db, store.AllMunicipalities, q); sqlState(err) != "23505" {
+			t.Errorf("%s after the bulk import: %v, want a unique violation", q, err)
+		}
+	}
+	err = execAll(ctx, db, store.AllMunicipalities, `INSERT INTO reclaims (municipality, reclaim_id, case_id, amount) VALUES ('luenen', 'R-X', 'NO-CASE', 1)`)
+	if sqlState(err) != "23503" {
+		t.Errorf("reclaim of no case after the bulk import: %v, want a foreign-key violation", err)
+	}
+}
