@@ -267,12 +267,16 @@ type decisionSource struct {
 
 const batchLines = 512
 
+// pipelineBatches bounds the batches waiting between reader, parsers and
+// COPY (memory: about 1 MB each).
+const pipelineBatches = 8
+
 func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool) *decisionSource {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, 64), cur: copyHeader, keys: newKeyTracker()}
+	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, pipelineBatches), cur: copyHeader, keys: newKeyTracker()}
 	seed := maphash.MakeSeed()
 	// Batches are parsed out of order; line numbers travel with the rows.
-	jobs := make(chan rawBatch, 64)
+	jobs := make(chan rawBatch, pipelineBatches)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
