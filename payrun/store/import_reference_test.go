@@ -218,15 +218,20 @@ func refScenario(rng *rand.Rand, s int, base payrun.Decision) (first, second []p
 	first = file(1 + rng.IntN(6))
 	second = file(rng.IntN(6))
 	// repeats of earlier lines, some changed
-	for range rng.IntN(4) {
-		src := append(slices.Clone(first), second...)
+	repeat := func(dst []payrun.Decision, src []payrun.Decision) []payrun.Decision {
 		d := src[rng.IntN(len(src))]
 		if rng.IntN(100) < 25 {
 			h := *d.Housing
 			h.Rent++
 			d.Housing = &h
 		}
-		second = slices.Insert(second, rng.IntN(len(second)+1), d)
+		return slices.Insert(dst, rng.IntN(len(dst)+1), d)
+	}
+	for range rng.IntN(4) {
+		second = repeat(second, append(slices.Clone(first), second...))
+	}
+	if rng.IntN(100) < 30 {
+		first = repeat(first, first)
 	}
 	if rng.IntN(100) < 20 {
 		rng.Shuffle(len(second), func(i, j int) { second[i], second[j] = second[j], second[i] })
@@ -330,23 +335,40 @@ func TestImportMatchesModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
-	for round := range 4 {
-		// odd rounds: every key of the tracker collides
+	for round := range 8 {
+		// odd rounds: every key of the tracker collides; rounds 6 and 7:
+		// tiny parse batches and bulk chunks
+		restore := func() {}
 		if round%2 == 1 {
-			restore := store.CollideImportKeys()
-			modelRound(t, ctx, rng, round, base)
-			restore()
-			continue
+			restore = store.CollideImportKeys()
+		}
+		if round >= 6 {
+			r := restore
+			small := store.SmallImportChunks()
+			restore = func() { small(); r() }
 		}
 		modelRound(t, ctx, rng, round, base)
+		restore()
 	}
 }
 
+// modelRound imports 25 scenarios into one database; from round 4 on the
+// tables are emptied before each scenario, so that every first file is a
+// bulk load.
 func modelRound(t *testing.T, ctx context.Context, rng *rand.Rand, round int, base payrun.Decision) {
 	db := setup(t)
 	ref := newRefDB()
 	imported, refused := 0, 0
 	for s := range 25 {
+		if round >= 4 {
+			if err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `DELETE FROM reclaims; DELETE FROM decisions; DELETE FROM cases`)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ref = newRefDB()
+		}
 		first, second := refScenario(rng, round*100+s, base)
 		for fi, file := range [][]payrun.Decision{first, second} {
 			wantErrs := sortedLF(ref.importModel(t, file))

@@ -81,6 +81,8 @@ FROM cand c LEFT JOIN ends e ON e.municipality = c.municipality AND e.case_id = 
 
 // stagedChecks are the set-based checks over the staged lines. Each query
 // returns (line, decision_id, field, value, message) rows.
+// A check that names $1 gets whether decisions of the input's
+// municipalities were stored before the import.
 var stagedChecks = []struct {
 	name, sql string
 	repeats   bool // only when the input repeats decision ids
@@ -105,9 +107,9 @@ FROM n, unnest(n.supersedes) WITH ORDINALITY AS u(old, ord)
 WHERE NOT EXISTS (
         SELECT 1 FROM import_check k
         WHERE k.municipality = n.municipality AND k.case_id = n.case_id AND k.decision_id = u.old AND k.line < n.line)
-  AND NOT EXISTS (
+  AND NOT ($1 AND EXISTS (
         SELECT 1 FROM decisions d
-        WHERE d.municipality = n.municipality AND d.case_id = n.case_id AND d.decision_id = u.old)`, false, false},
+        WHERE d.municipality = n.municipality AND d.case_id = n.case_id AND d.decision_id = u.old))`, false, false},
 	// Two decisions of a case whose effective periods (import_eff) overlap
 	// must be in a supersedes relation; the error is reported on the later
 	// (or new) line. A superseded decision ends before any decision that
@@ -133,27 +135,20 @@ WHERE x.line IS NOT NULL AND (y.line IS NULL OR y.line < x.line)
   AND NOT (y.decision_id = ANY (x.supersedes)) AND NOT (x.decision_id = ANY (y.supersedes))`, false, false},
 }
 
-// checkStaged takes the municipality locks (so that concurrent imports and
-// run creations see each other's results whole), runs the set-based checks
-// over the lines the key tracker found and adds their findings to errs. It
-// reports whether import_skip has lines.
-func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracker, st *stageLog) (bool, error) {
-	// The import's own statements: big joins over temp tables planned
-	// with their real sizes (JIT compiling them costs more than it saves).
-	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`,
-		`SELECT payrun_lock_municipality(key) FROM municipalities ORDER BY key`} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return false, fmt.Errorf("store: import: %s: %w", q, err)
+// checkStaged runs the set-based checks over the lines the key tracker
+// found and adds their findings to errs. It reports whether import_skip has
+// lines.
+func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracker, bulk bool, st *stageLog) (bool, error) {
+	// With no stored decisions of these municipalities (a first import),
+	// nothing can be a repeat of or conflict with a stored decision. (A
+	// bulk load found decisions empty and has inserted the lines already.)
+	stored := false
+	if !bulk {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
+			keys.municipalityList()).Scan(&stored); err != nil {
+			return false, fmt.Errorf("store: import: stored decisions: %w", err)
 		}
 	}
-	// With no stored decisions of these municipalities (a first import),
-	// nothing can be a repeat of or conflict with a stored decision.
-	var stored bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
-		keys.municipalityList()).Scan(&stored); err != nil {
-		return false, fmt.Errorf("store: import: stored decisions: %w", err)
-	}
-	st.done("lock")
 	check, repeats := keys.done()
 	steps := []struct {
 		name string
@@ -183,7 +178,11 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracke
 		if (c.repeats && len(repeats) == 0) || (c.stored && !stored) {
 			continue
 		}
-		if err := runCheck(ctx, tx, c.sql, errs); err != nil {
+		var args []any
+		if strings.Contains(c.sql, "$1") {
+			args = []any{stored}
+		}
+		if err := runCheck(ctx, tx, c.sql, errs, args...); err != nil {
 			return false, fmt.Errorf("store: import: check %s: %w", c.name, err)
 		}
 		st.done("check " + c.name)
@@ -294,8 +293,8 @@ func rebuildIndexes(ctx context.Context, tx pgx.Tx, rebuild []string, st *stageL
 	return nil
 }
 
-func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet) error {
-	rows, err := tx.Query(ctx, sql+" ORDER BY 1 LIMIT "+fmt.Sprint(maxImportErrors+1))
+func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet, args ...any) error {
+	rows, err := tx.Query(ctx, sql+" ORDER BY 1 LIMIT "+fmt.Sprint(maxImportErrors+1), args...)
 	if err != nil {
 		return err
 	}
@@ -317,30 +316,49 @@ func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet) error 
 // Existing cases are not touched here: the decisions insert lowers their
 // recompute_from (trigger decisions_lower), under the municipality locks
 // checkStaged took, so no other transaction adds cases meanwhile.
-func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, skip bool, municipalities []string, now time.Time, st *stageLog) error {
-	if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&res.ImportID); err != nil {
-		return fmt.Errorf("store: import id: %w", err)
-	}
+func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, bulk *bulkLoad, skip bool, municipalities []string, now time.Time, st *stageLog) error {
 	notSkipped := ""
 	if skip {
-		notSkipped = "WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
+		notSkipped = "NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
 	}
-	rebuild, err := dropBulkIndexes(ctx, tx, "decisions")
-	if err != nil {
-		return err
-	}
-	tag, err := tx.Exec(ctx, `
+	var rebuild []string
+	if bulk != nil {
+		// The chunks are in; of the lines held back, those whose id is
+		// not a repeat of an earlier line (a hash collision) follow.
+		rebuild, res.New = bulk.rebuild, bulk.inserted
+		if len(bulk.held) > 0 {
+			tag, err := tx.Exec(ctx, `
 INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
 SELECT `+stagingColumns+`, $1, $2
-FROM import_staging s `+notSkipped, res.ImportID, now)
-	if err != nil {
-		return fmt.Errorf("store: import: insert decisions: %w", err)
+FROM import_staging s JOIN unnest($3::int[]) AS h(line) USING (line)
+WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)`, res.ImportID, now, bulk.held)
+			if err != nil {
+				return fmt.Errorf("store: import: insert decisions: %w", err)
+			}
+			res.New += int(tag.RowsAffected())
+		}
+	} else {
+		var err error
+		if rebuild, err = dropBulkIndexes(ctx, tx, "decisions"); err != nil {
+			return err
+		}
+		where := ""
+		if notSkipped != "" {
+			where = "WHERE " + notSkipped
+		}
+		tag, err := tx.Exec(ctx, `
+INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
+SELECT `+stagingColumns+`, $1, $2
+FROM import_staging s `+where, res.ImportID, now)
+		if err != nil {
+			return fmt.Errorf("store: import: insert decisions: %w", err)
+		}
+		res.New = int(tag.RowsAffected())
 	}
 	st.done("insert decisions")
 	if err := rebuildIndexes(ctx, tx, rebuild, st); err != nil {
 		return err
 	}
-	res.New = int(tag.RowsAffected())
 	res.Unchanged = res.Lines - res.New
 	// Cases whose lines are not in import_check have one new line; the
 	// others are aggregated. Existing cases were lowered by decisions_lower;
@@ -354,8 +372,11 @@ FROM import_staging s `+notSkipped, res.ImportID, now)
 	onConflict := ""
 	if casesStored {
 		onConflict = "ON CONFLICT (municipality, case_id) DO NOTHING"
-	} else if rebuild, err = dropBulkIndexes(ctx, tx, "cases"); err != nil {
-		return err
+	} else {
+		var err error
+		if rebuild, err = dropBulkIndexes(ctx, tx, "cases"); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.Exec(ctx, `
 INSERT INTO cases (municipality, case_id, first_seen, recompute_from)
