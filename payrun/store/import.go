@@ -60,7 +60,7 @@ func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Impor
 	var res ImportResult
 	err := db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
 		var err error
-		res, err = importTx(ctx, tx, r, opt, now(), &stageLog{log: db.log, last: time.Now()})
+		res, err = importTx(ctx, tx, r, opt, db.imp, now(), &stageLog{log: db.log, last: time.Now()})
 		return err
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *stageLog) done(stage string) {
 	s.last = t
 }
 
-func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, now time.Time, st *stageLog) (ImportResult, error) {
+func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, tuning importTuning, now time.Time, st *stageLog) (ImportResult, error) {
 	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
 		return ImportResult{}, fmt.Errorf("store: import staging: %w", err)
 	}
@@ -111,7 +111,7 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, no
 		return ImportResult{}, err
 	}
 	h := sha256.New()
-	src := newDecisionSource(ctx, io.TeeReader(r, h), known)
+	src := newDecisionSource(ctx, io.TeeReader(r, h), known, tuning)
 	err = copyChunks(ctx, tx, src, bulk, res.ImportID, now)
 	src.stop()
 	if err != nil {
@@ -147,9 +147,15 @@ type bulkLoad struct {
 	held     []int32
 }
 
-// bulkChunkRows is the size of the chunks a bulk load copies and inserts
-// (a variable for tests).
-var bulkChunkRows = 65536
+// importTuning sizes the import's pipeline; tests shrink it and make the
+// key tracker's hashes collide.
+type importTuning struct {
+	batchLines int                               // lines parsed as one batch
+	chunkRows  int                               // rows a bulk load copies and inserts at a time
+	keyHash    func(maphash.Seed, string) uint64 // hash of the key tracker
+}
+
+var defaultImportTuning = importTuning{batchLines: 512, chunkRows: 65536, keyHash: maphash.String}
 
 // startBulk starts a bulk load when decisions is empty and can be locked,
 // else returns nil.
@@ -167,7 +173,7 @@ func startBulk(ctx context.Context, tx pgx.Tx) (*bulkLoad, error) {
 func copyChunks(ctx context.Context, tx pgx.Tx, src *decisionSource, bulk *bulkLoad, importID int64, now time.Time) error {
 	limit := 0
 	if bulk != nil {
-		limit = bulkChunkRows
+		limit = src.tuning.chunkRows
 	}
 	for !src.drained {
 		var page int64
@@ -363,24 +369,21 @@ type decisionSource struct {
 	next    int  // seq of the next batch in line order
 	drained bool // every batch has been taken
 	keys    *keyTracker
+	tuning  importTuning
 	errs    []*payrun.FieldError
 	more    int
 	lines   int // non-empty lines, set when reading ends
 	readErr error
 }
 
-// batchLines is the number of lines parsed as one batch (a variable for
-// tests).
-var batchLines = 512
-
 // pipelineBatches bounds the batches waiting between reader, parsers and
 // COPY (memory: about 1 MB each).
 const pipelineBatches = 8
 
-func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool) *decisionSource {
+func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool, tuning importTuning) *decisionSource {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, pipelineBatches),
-		pending: map[int]parsedBatch{}, keys: newKeyTracker()}
+		pending: map[int]parsedBatch{}, keys: newKeyTracker(), tuning: tuning}
 	seed := maphash.MakeSeed()
 	// Batches are parsed out of order and put back in order by nextBatch.
 	jobs := make(chan rawBatch, pipelineBatches)
@@ -388,7 +391,7 @@ func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool) 
 	go func() {
 		defer s.wg.Done()
 		defer close(jobs)
-		n, err := readLines(ctx, r, jobs)
+		n, err := readLines(ctx, r, jobs, tuning.batchLines)
 		s.mu.Lock()
 		s.lines, s.readErr = n, err
 		s.mu.Unlock()
@@ -399,7 +402,7 @@ func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool) 
 		pw.Add(1)
 		go func() {
 			defer pw.Done()
-			lp := lineParser{seed: seed, known: known}
+			lp := lineParser{seed: seed, hash: tuning.keyHash, known: known}
 			for b := range jobs {
 				select {
 				case s.results <- lp.parseBatch(b):
@@ -412,7 +415,7 @@ func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool) 
 	return s
 }
 
-func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch) (int, error) {
+func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch, batchLines int) (int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	n, count, seq := 0, 0, 0
 	b := rawBatch{first: 1}
@@ -462,6 +465,7 @@ func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch) (int, err
 type lineParser struct {
 	known map[string]bool // municipalities (kind municipality)
 	seed  maphash.Seed
+	hash  func(maphash.Seed, string) uint64
 	cache internCache
 	canon []byte
 }
@@ -607,7 +611,7 @@ func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) (rowKey, []*pa
 	lp.canon, from, to = appendCanonical(lp.canon[:0], &d)
 	sum := sha256.Sum256(lp.canon)
 	writeStagingTuple(w, n, &d, lp.canon[from:to], sum[:])
-	return newRowKey(lp.seed, n, &d), nil
+	return newRowKey(lp.hash, lp.seed, n, &d), nil
 }
 
 // slowDecode decodes line with encoding/json (unknown fields refused, one

@@ -163,7 +163,7 @@ func BenchmarkParseLines(b *testing.B) {
 			lines = append(lines, append(l, '\n'))
 		}
 	}
-	lp := lineParser{known: map[string]bool{}, seed: maphash.MakeSeed()}
+	lp := lineParser{known: map[string]bool{}, seed: maphash.MakeSeed(), hash: maphash.String}
 	for _, m := range fixtures.MunicipalityKeys {
 		lp.known[m] = true
 	}

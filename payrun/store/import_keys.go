@@ -19,17 +19,15 @@ type rowKey struct {
 	reclaim      bool
 }
 
-// keyHash hashes the keys for the tracker. Collisions only cost time (the
-// checks compare the real keys); tests make every key collide to prove it.
-var keyHash = maphash.String
-
-func newRowKey(seed maphash.Seed, n int, d *payrun.Decision) rowKey {
-	m := keyHash(seed, d.Municipality) * 0x9e3779b97f4a7c15
+// newRowKey hashes the keys of line n. Collisions of hash only cost time
+// (the checks compare the real keys); tests make every key collide.
+func newRowKey(hash func(maphash.Seed, string) uint64, seed maphash.Seed, n int, d *payrun.Decision) rowKey {
+	m := hash(seed, d.Municipality) * 0x9e3779b97f4a7c15
 	return rowKey{
 		municipality: d.Municipality,
 		line:         int32(n),
-		decision:     m ^ keyHash(seed, d.DecisionID),
-		caseKey:      m ^ keyHash(seed, d.CaseID),
+		decision:     m ^ hash(seed, d.DecisionID),
+		caseKey:      m ^ hash(seed, d.CaseID),
 		sup:          len(d.Supersedes) > 0,
 		reclaim:      d.Offset != nil,
 	}

@@ -21,6 +21,7 @@ const AllMunicipalities = "*"
 type DB struct {
 	pool *pgxpool.Pool
 	log  *zap.Logger
+	imp  importTuning
 }
 
 // Open connects to url (a libpq URL or DSN) as the application role and
@@ -49,7 +50,7 @@ func Open(ctx context.Context, url string, log *zap.Logger) (*DB, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &DB{pool: pool, log: log.Named("store")}, nil
+	return &DB{pool: pool, log: log.Named("store"), imp: defaultImportTuning}, nil
 }
 
 // Close closes every connection.
