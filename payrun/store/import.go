@@ -90,137 +90,50 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, tu
 	if err != nil {
 		return ImportResult{}, err
 	}
-	// The municipality locks first, so that concurrent imports and run
-	// creations see each other's results whole. The import's own
-	// statements are big joins over temp tables planned with their real
-	// sizes and parameters (JIT compiling them costs more than it saves).
-	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`,
-		// parameters as constants (a hashed = ANY over held lines)
-		`SET LOCAL plan_cache_mode = force_custom_plan`,
-		`SELECT payrun_lock_municipality(key) FROM municipalities ORDER BY key`} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return ImportResult{}, fmt.Errorf("store: import: %s: %w", q, err)
-		}
-	}
-	res := ImportResult{}
-	if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&res.ImportID); err != nil {
-		return ImportResult{}, fmt.Errorf("store: import id: %w", err)
-	}
-	bulk, err := startBulk(ctx, tx)
-	if err != nil {
-		return ImportResult{}, err
-	}
 	h := sha256.New()
 	src := newDecisionSource(ctx, io.TeeReader(r, h), known, tuning)
-	err = copyChunks(ctx, tx, src, bulk, res.ImportID, now)
+	_, err = tx.Conn().PgConn().CopyFrom(ctx, src, stagingCopy)
 	src.stop()
 	if err != nil {
 		if src.readErr != nil {
 			return ImportResult{}, fmt.Errorf("store: import: read: %w", src.readErr)
 		}
-		return ImportResult{}, err
+		return ImportResult{}, fmt.Errorf("store: import: copy: %w", err)
 	}
 	st.done("parse+copy")
+	// The municipality locks, so that concurrent imports and run creations
+	// see each other's results whole. The import's own statements are big
+	// joins over temp tables planned with their real sizes (JIT compiling
+	// them costs more than it saves).
+	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`,
+		`SELECT payrun_lock_municipality(key) FROM municipalities ORDER BY key`} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return ImportResult{}, fmt.Errorf("store: import: %s: %w", q, err)
+		}
+	}
 	errs := &errorSet{errs: src.errs, more: src.more}
-	skip, err := checkStaged(ctx, tx, errs, src.keys, bulk != nil, st)
+	skip, err := checkStaged(ctx, tx, errs, src.keys, st)
 	if err != nil {
 		return ImportResult{}, err
 	}
 	if len(errs.errs) > 0 {
 		return ImportResult{}, errs.list()
 	}
-	res.FileSHA256, res.Lines = hex.EncodeToString(h.Sum(nil)), src.lines
-	if err := insertStaged(ctx, tx, &res, bulk, skip, src.keys.municipalityList(), now, st); err != nil {
+	res := ImportResult{FileSHA256: hex.EncodeToString(h.Sum(nil)), Lines: src.lines}
+	if err := insertStaged(ctx, tx, &res, skip, src.keys.municipalityList(), now, st); err != nil {
 		return ImportResult{}, err
 	}
 	return res, auditImport(ctx, tx, res, opt, now)
-}
-
-// bulkLoad is the state of a first import into an empty decisions table:
-// its indexes are dropped (rebuild lists the statements that restore them)
-// and the decisions are inserted chunk by chunk while the input is still
-// being parsed, so that PostgreSQL inserts while Go parses. Lines whose
-// decision id occurred on an earlier line wait in held for the checks.
-type bulkLoad struct {
-	rebuild  []string
-	inserted int
-	held     []int32
 }
 
 // importTuning sizes the import's pipeline; tests shrink it and make the
 // key tracker's hashes collide.
 type importTuning struct {
 	batchLines int                               // lines parsed as one batch
-	chunkRows  int                               // rows a bulk load copies and inserts at a time
 	keyHash    func(maphash.Seed, string) uint64 // hash of the key tracker
 }
 
-var defaultImportTuning = importTuning{batchLines: 512, chunkRows: 65536, keyHash: maphash.String}
-
-// startBulk starts a bulk load when decisions is empty and can be locked,
-// else returns nil.
-func startBulk(ctx context.Context, tx pgx.Tx) (*bulkLoad, error) {
-	rebuild, err := dropBulkIndexes(ctx, tx, "decisions")
-	if err != nil || len(rebuild) == 0 {
-		return nil, err
-	}
-	return &bulkLoad{rebuild: rebuild}, nil
-}
-
-// copyChunks copies the input into import_staging: in one COPY, or for a
-// bulk load in chunks, each inserted into decisions right after its COPY
-// (as long as no line has failed).
-func copyChunks(ctx context.Context, tx pgx.Tx, src *decisionSource, bulk *bulkLoad, importID int64, now time.Time) error {
-	limit := 0
-	if bulk != nil {
-		limit = src.tuning.chunkRows
-	}
-	for !src.drained {
-		var page int64
-		if bulk != nil {
-			if err := tx.QueryRow(ctx, `SELECT pg_relation_size('import_staging') / current_setting('block_size')::int`).Scan(&page); err != nil {
-				return fmt.Errorf("store: import: staging size: %w", err)
-			}
-		}
-		ch := src.chunk(limit)
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, ch, stagingCopy); err != nil {
-			return fmt.Errorf("store: import: copy: %w", err)
-		}
-		if bulk == nil {
-			continue
-		}
-		bulk.held = append(bulk.held, ch.held...)
-		if ch.rows == 0 || len(src.errs) > 0 {
-			continue
-		}
-		// COPY into a table created in the transaction appends (no free
-		// space map), so the chunk's rows are in the pages from the last one
-		// before its COPY on (that page may hold rows of the chunk before).
-		// Should any be elsewhere, the rest of the table is searched too.
-		want := int64(ch.rows - len(ch.held))
-		var got int64
-		for _, pages := range []string{">=", "<"} {
-			tag, err := tx.Exec(ctx, `
-INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
-SELECT `+stagingColumns+`, $1, $2
-FROM import_staging s
-WHERE s.ctid `+pages+` format('(%s,0)', $3::bigint)::tid AND s.line BETWEEN $4 AND $5
-  AND NOT (s.line = ANY (coalesce($6::int[], '{}')))`,
-				importID, now, max(page-1, 0), ch.first, ch.last, ch.held)
-			if err != nil {
-				return fmt.Errorf("store: import: insert decisions: %w", err)
-			}
-			if got += tag.RowsAffected(); got == want {
-				break
-			}
-		}
-		if got != want {
-			return fmt.Errorf("store: import: lines %d-%d: inserted %d decisions, want %d", ch.first, ch.last, got, want)
-		}
-		bulk.inserted += int(got)
-	}
-	return nil
-}
+var defaultImportTuning = importTuning{batchLines: 512, keyHash: maphash.String}
 
 // knownMunicipalities returns the keys of the municipalities decisions may
 // name (kind municipality, not the county or the hub).
@@ -344,15 +257,12 @@ func (s *errorSet) list() payrun.ErrorList {
 // parsedBatch is a batch of consecutive lines after parsing: the staging
 // rows of its valid lines in binary COPY form and the errors of the others.
 type parsedBatch struct {
-	seq         int
-	first, last int // lines
-	data        []byte
-	keys        []rowKey
-	errs        []*payrun.FieldError
+	data []byte
+	keys []rowKey
+	errs []*payrun.FieldError
 }
 
 type rawBatch struct {
-	seq   int
 	first int
 	lines [][]byte
 }
@@ -365,9 +275,8 @@ type decisionSource struct {
 	results chan parsedBatch
 	wg      sync.WaitGroup
 	mu      sync.Mutex // guards lines and readErr
-	pending map[int]parsedBatch
-	next    int  // seq of the next batch in line order
-	drained bool // every batch has been taken
+	cur     []byte     // unread rest of the current batch
+	ended   bool       // the trailer is in cur
 	keys    *keyTracker
 	tuning  importTuning
 	errs    []*payrun.FieldError
@@ -383,9 +292,9 @@ const pipelineBatches = 8
 func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool, tuning importTuning) *decisionSource {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, pipelineBatches),
-		pending: map[int]parsedBatch{}, keys: newKeyTracker(), tuning: tuning}
+		cur: copyHeader, keys: newKeyTracker(), tuning: tuning}
 	seed := maphash.MakeSeed()
-	// Batches are parsed out of order and put back in order by nextBatch.
+	// Batches are parsed out of order; line numbers travel with the rows.
 	jobs := make(chan rawBatch, pipelineBatches)
 	s.wg.Add(1)
 	go func() {
@@ -417,7 +326,7 @@ func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool, 
 
 func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch, batchLines int) (int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	n, count, seq := 0, 0, 0
+	n, count := 0, 0
 	b := rawBatch{first: 1}
 	for {
 		line, err := br.ReadBytes('\n')
@@ -434,7 +343,6 @@ func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch, batchLine
 			}
 			b.lines = append(b.lines, line)
 			if len(b.lines) == batchLines {
-				b.seq, seq = seq, seq+1
 				select {
 				case jobs <- b:
 				case <-ctx.Done():
@@ -451,7 +359,6 @@ func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch, batchLine
 		}
 	}
 	if len(b.lines) > 0 {
-		b.seq = seq
 		select {
 		case jobs <- b:
 		case <-ctx.Done():
@@ -471,7 +378,7 @@ type lineParser struct {
 }
 
 func (lp *lineParser) parseBatch(b rawBatch) parsedBatch {
-	out := parsedBatch{seq: b.seq, first: b.first, last: b.first + len(b.lines) - 1}
+	var out parsedBatch
 	w := copyTuple{b: make([]byte, 0, 1024*len(b.lines))}
 	for i, line := range b.lines {
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -488,86 +395,35 @@ func (lp *lineParser) parseBatch(b rawBatch) parsedBatch {
 	return out
 }
 
-// nextBatch returns the next batch in line order; false when all are taken.
-func (s *decisionSource) nextBatch() (parsedBatch, bool) {
-	for {
-		if b, ok := s.pending[s.next]; ok {
-			delete(s.pending, s.next)
-			s.next++
-			return b, true
+// Read implements io.Reader: the binary COPY stream (header, rows,
+// trailer). A read error of the input ends it with that error.
+func (s *decisionSource) Read(p []byte) (int, error) {
+	for len(s.cur) == 0 {
+		if s.ended {
+			return 0, io.EOF
 		}
 		b, ok := <-s.results
 		if !ok {
-			return parsedBatch{}, false
-		}
-		s.pending[b.seq] = b
-	}
-}
-
-// take records the errors and keys of b; it returns the lines whose
-// decision key occurred on an earlier line.
-func (s *decisionSource) take(b parsedBatch) (repeats []int32) {
-	for _, e := range b.errs {
-		if len(s.errs) >= maxImportErrors {
-			s.more++
-			continue
-		}
-		s.errs = append(s.errs, e)
-	}
-	for _, k := range b.keys {
-		if s.keys.add(k) {
-			repeats = append(repeats, k.line)
-		}
-	}
-	return repeats
-}
-
-// chunk returns the binary COPY stream (header, rows, trailer) of the next
-// batches in line order, about limit rows (0: all). A read error of the
-// input ends it with that error.
-func (s *decisionSource) chunk(limit int) *copyChunk {
-	return &copyChunk{src: s, limit: limit, cur: copyHeader}
-}
-
-// copyChunk is one COPY of a decisionSource: lines first to last.
-type copyChunk struct {
-	src         *decisionSource
-	limit, rows int
-	first, last int
-	held        []int32 // lines whose decision key occurred on an earlier line
-	cur         []byte  // unread rest of the current batch
-	ended       bool    // the trailer is in cur
-}
-
-// Read implements io.Reader.
-func (c *copyChunk) Read(p []byte) (int, error) {
-	for len(c.cur) == 0 {
-		if c.ended {
-			return 0, io.EOF
-		}
-		if c.limit > 0 && c.rows >= c.limit {
-			c.cur, c.ended = copyTrailer, true
-			break
-		}
-		b, ok := c.src.nextBatch()
-		if !ok {
-			if err := c.src.err(); err != nil {
+			if err := s.err(); err != nil {
 				return 0, err
 			}
-			c.src.drained = true
-			c.cur, c.ended = copyTrailer, true
+			s.cur, s.ended = copyTrailer, true
 			break
 		}
-		c.held = append(c.held, c.src.take(b)...)
-		if c.first == 0 {
-			c.first = b.first
+		for _, e := range b.errs {
+			if len(s.errs) >= maxImportErrors {
+				s.more++
+				continue
+			}
+			s.errs = append(s.errs, e)
 		}
-		c.last = b.last
-		c.rows += len(b.keys)
-		c.cur = b.data
+		for _, k := range b.keys {
+			s.keys.add(k)
+		}
+		s.cur = b.data
 	}
-	n := copy(p, c.cur)
-	c.cur = c.cur[n:]
+	n := copy(p, s.cur)
+	s.cur = s.cur[n:]
 	return n, nil
 }
 

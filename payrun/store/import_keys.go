@@ -52,34 +52,31 @@ func newKeyTracker() *keyTracker {
 	return &keyTracker{municipalities: map[string]bool{}, decisions: map[uint64]int32{}, cases: map[uint64]int32{}}
 }
 
-// add records the keys of a line (lines in order) and reports whether its
-// decision key (or its hash) occurred on an earlier line.
-func (t *keyTracker) add(k rowKey) (repeat bool) {
+// add records the keys of a line.
+func (t *keyTracker) add(k rowKey) {
 	if !t.municipalities[k.municipality] {
 		t.municipalities[k.municipality] = true
 	}
-	repeat = seen(t.decisions, k.decision, k.line, &t.repeats)
+	seen(t.decisions, k.decision, k.line, &t.repeats)
 	seen(t.cases, k.caseKey, k.line, &t.check)
 	if k.sup || k.reclaim {
 		t.check = append(t.check, k.line)
 	}
-	return repeat
 }
 
-// seen records key of line in m and reports whether it occurred before;
-// the lines of a key that occurs more than once are appended to list.
-func seen(m map[uint64]int32, key uint64, line int32, list *[]int32) bool {
+// seen records key of line in m; the lines of a key that occurs more than
+// once are appended to list.
+func seen(m map[uint64]int32, key uint64, line int32, list *[]int32) {
 	first, ok := m[key]
 	if !ok {
 		m[key] = line
-		return false
+		return
 	}
 	if first >= 0 {
 		*list = append(*list, first)
 		m[key] = -1
 	}
 	*list = append(*list, line)
-	return true
 }
 
 // municipalityList returns the municipalities of the input.

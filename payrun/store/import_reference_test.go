@@ -345,7 +345,7 @@ func TestImportMatchesModel(t *testing.T) {
 // modelRound imports 25 scenarios into one database; from round 4 on the
 // tables are emptied before each scenario, so that every first file is a
 // bulk load. In odd rounds every key of the tracker collides; rounds 6
-// and 7 parse tiny batches and bulk-load tiny chunks.
+// and 7 parse tiny batches (out of order).
 func modelRound(t *testing.T, ctx context.Context, rng *rand.Rand, round int, base payrun.Decision) {
 	db := setup(t)
 	store.TuneImport(db, round >= 6, round%2 == 1)

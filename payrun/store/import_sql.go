@@ -138,17 +138,15 @@ WHERE x.line IS NOT NULL AND (y.line IS NULL OR y.line < x.line)
 // checkStaged runs the set-based checks over the lines the key tracker
 // found and adds their findings to errs. It reports whether import_skip has
 // lines.
-func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracker, bulk bool, st *stageLog) (bool, error) {
+func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracker, st *stageLog) (bool, error) {
 	// With no stored decisions of these municipalities (a first import),
-	// nothing can be a repeat of or conflict with a stored decision. (A
-	// bulk load found decisions empty and has inserted the lines already.)
-	stored := false
-	if !bulk {
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
-			keys.municipalityList()).Scan(&stored); err != nil {
-			return false, fmt.Errorf("store: import: stored decisions: %w", err)
-		}
+	// nothing can be a repeat of or conflict with a stored decision.
+	var stored bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
+		keys.municipalityList()).Scan(&stored); err != nil {
+		return false, fmt.Errorf("store: import: stored decisions: %w", err)
 	}
+	st.done("lock")
 	check, repeats := keys.done()
 	steps := []struct {
 		name string
@@ -316,45 +314,26 @@ func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet, args .
 // Existing cases are not touched here: the decisions insert lowers their
 // recompute_from (trigger decisions_lower), under the municipality locks
 // checkStaged took, so no other transaction adds cases meanwhile.
-func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, bulk *bulkLoad, skip bool, municipalities []string, now time.Time, st *stageLog) error {
-	notSkipped := ""
-	if skip {
-		notSkipped = "NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
+func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, skip bool, municipalities []string, now time.Time, st *stageLog) error {
+	if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&res.ImportID); err != nil {
+		return fmt.Errorf("store: import id: %w", err)
 	}
-	var rebuild []string
-	if bulk != nil {
-		// The chunks are in; of the lines held back, those whose id is
-		// not a repeat of an earlier line (a hash collision) follow.
-		rebuild, res.New = bulk.rebuild, bulk.inserted
-		if len(bulk.held) > 0 {
-			tag, err := tx.Exec(ctx, `
-INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
-SELECT `+stagingColumns+`, $1, $2
-FROM import_staging s JOIN unnest($3::int[]) AS h(line) USING (line)
-WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)`, res.ImportID, now, bulk.held)
-			if err != nil {
-				return fmt.Errorf("store: import: insert decisions: %w", err)
-			}
-			res.New += int(tag.RowsAffected())
-		}
-	} else {
-		var err error
-		if rebuild, err = dropBulkIndexes(ctx, tx, "decisions"); err != nil {
-			return err
-		}
-		where := ""
-		if notSkipped != "" {
-			where = "WHERE " + notSkipped
-		}
-		tag, err := tx.Exec(ctx, `
+	where := ""
+	if skip {
+		where = "WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
+	}
+	rebuild, err := dropBulkIndexes(ctx, tx, "decisions")
+	if err != nil {
+		return err
+	}
+	tag, err := tx.Exec(ctx, `
 INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
 SELECT `+stagingColumns+`, $1, $2
 FROM import_staging s `+where, res.ImportID, now)
-		if err != nil {
-			return fmt.Errorf("store: import: insert decisions: %w", err)
-		}
-		res.New = int(tag.RowsAffected())
+	if err != nil {
+		return fmt.Errorf("store: import: insert decisions: %w", err)
 	}
+	res.New = int(tag.RowsAffected())
 	st.done("insert decisions")
 	if err := rebuildIndexes(ctx, tx, rebuild, st); err != nil {
 		return err
