@@ -52,9 +52,7 @@ const maxLineBytes = 1 << 20
 // is already imported with the same content is skipped; with other content
 // it is an error. Lines are parsed on all cores and stream through a binary
 // COPY into a staging table; the checks and the inserts are set-based SQL
-// over the few lines that can conflict (see keyTracker). The first import
-// into empty decisions and cases tables locks them exclusively and rebuilds
-// their indexes after the insert (dropBulkIndexes).
+// over the few lines that can conflict (see keyTracker).
 func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (ImportResult, error) {
 	now := time.Now
 	if opt.Now != nil {

@@ -539,13 +539,13 @@ func parseDateBytes(b []byte) (payrun.Date, bool) {
 	y, ok1 := num(b[0:4])
 	m, ok2 := num(b[5:7])
 	d, ok3 := num(b[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > monthDays(y, m) {
 		return 0, false
 	}
 	return payrun.NewDate(y, time.Month(m), d), true
 }
 
-func daysIn(y, m int) int {
+func monthDays(y, m int) int {
 	switch m {
 	case 2:
 		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {

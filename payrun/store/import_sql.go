@@ -192,105 +192,6 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracke
 	return skip, nil
 }
 
-// dropBulkIndexes prepares a bulk load into an empty table (decisions and
-// cases at the first import into a database): it locks the table and the
-// tables whose foreign keys reference it (NOWAIT, so that it never waits
-// behind readers or deadlocks with them; the locks are held to the end of
-// the import), drops its unique constraints, its indexes and the
-// referencing foreign keys, and returns the statements that rebuild them
-// after the insert. One index build sorts once instead of descending the
-// tree for every row; uniqueness is checked by the build (the import's
-// checks already exclude repeated ids). When the table has rows, is in use,
-// or the role may not alter it, it changes nothing and returns nil.
-func dropBulkIndexes(ctx context.Context, tx pgx.Tx, table string) ([]string, error) {
-	var empty bool
-	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&empty); err != nil {
-		return nil, fmt.Errorf("store: import: %s empty: %w", table, err)
-	}
-	if !empty {
-		return nil, nil
-	}
-	if _, err := tx.Exec(ctx, `SAVEPOINT import_bulk`); err != nil {
-		return nil, fmt.Errorf("store: import: savepoint: %w", err)
-	}
-	rebuild, err := dropIndexes(ctx, tx, table)
-	if err != nil {
-		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT import_bulk`); rerr != nil {
-			return nil, fmt.Errorf("store: import: rollback to savepoint: %w (after %v)", rerr, err)
-		}
-		return nil, nil
-	}
-	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT import_bulk`); err != nil {
-		return nil, fmt.Errorf("store: import: release savepoint: %w", err)
-	}
-	return rebuild, nil
-}
-
-// bulkIndexSQL lists, for the table $1, the statements that drop and
-// rebuild its unique constraints and other indexes, then the foreign keys
-// of other tables that reference it (dropped first, rebuilt last).
-const bulkIndexSQL = `
-SELECT 0, 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),
-       'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid),
-       'LOCK TABLE ' || c.conrelid::regclass || ' IN ACCESS EXCLUSIVE MODE NOWAIT'
-FROM pg_constraint c WHERE c.confrelid = $1::regclass AND c.contype = 'f'
-UNION ALL
-SELECT 1, 'ALTER TABLE ' || c.conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(c.conname),
-       'ALTER TABLE ' || c.conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), ''
-FROM pg_constraint c WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u')
-UNION ALL
-SELECT 1, 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid), ''
-FROM pg_index i
-WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-ORDER BY 1, 2`
-
-func dropIndexes(ctx context.Context, tx pgx.Tx, table string) ([]string, error) {
-	if _, err := tx.Exec(ctx, `LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE NOWAIT`); err != nil {
-		return nil, err
-	}
-	var empty bool
-	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&empty); err != nil || !empty {
-		return nil, fmt.Errorf("%s not empty (%v)", table, err)
-	}
-	rows, err := tx.Query(ctx, bulkIndexSQL, table)
-	if err != nil {
-		return nil, err
-	}
-	var drop, build, foreign []string
-	var ord int
-	var d, c, lock string
-	if _, err := pgx.ForEachRow(rows, []any{&ord, &d, &c, &lock}, func() error {
-		drop = append(drop, d)
-		if ord == 0 { // a referencing foreign key: lock its table first, rebuild it last
-			drop = append([]string{lock}, drop...)
-			foreign = append(foreign, c)
-		} else {
-			build = append(build, c)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	for _, q := range drop {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return nil, err
-		}
-	}
-	return append(build, foreign...), nil
-}
-
-func rebuildIndexes(ctx context.Context, tx pgx.Tx, rebuild []string, st *stageLog) error {
-	for _, q := range rebuild {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("store: import: rebuild index (%s): %w", q, err)
-		}
-	}
-	if len(rebuild) > 0 {
-		st.done("build indexes")
-	}
-	return nil
-}
-
 func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet, args ...any) error {
 	rows, err := tx.Query(ctx, sql+" ORDER BY 1 LIMIT "+fmt.Sprint(maxImportErrors+1), args...)
 	if err != nil {
@@ -322,10 +223,6 @@ func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, skip bool, 
 	if skip {
 		where = "WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
 	}
-	rebuild, err := dropBulkIndexes(ctx, tx, "decisions")
-	if err != nil {
-		return err
-	}
 	tag, err := tx.Exec(ctx, `
 INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
 SELECT `+stagingColumns+`, $1, $2
@@ -335,9 +232,6 @@ FROM import_staging s `+where, res.ImportID, now)
 	}
 	res.New = int(tag.RowsAffected())
 	st.done("insert decisions")
-	if err := rebuildIndexes(ctx, tx, rebuild, st); err != nil {
-		return err
-	}
 	res.Unchanged = res.Lines - res.New
 	// Cases whose lines are not in import_check have one new line; the
 	// others are aggregated. Existing cases were lowered by decisions_lower;
@@ -351,11 +245,6 @@ FROM import_staging s `+where, res.ImportID, now)
 	onConflict := ""
 	if casesStored {
 		onConflict = "ON CONFLICT (municipality, case_id) DO NOTHING"
-	} else {
-		var err error
-		if rebuild, err = dropBulkIndexes(ctx, tx, "cases"); err != nil {
-			return err
-		}
 	}
 	if _, err := tx.Exec(ctx, `
 INSERT INTO cases (municipality, case_id, first_seen, recompute_from)
@@ -371,11 +260,6 @@ GROUP BY 1, 2
 		return fmt.Errorf("store: import: cases: %w", err)
 	}
 	st.done("insert cases")
-	if !casesStored {
-		if err := rebuildIndexes(ctx, tx, rebuild, st); err != nil {
-			return err
-		}
-	}
 	if _, err := tx.Exec(ctx, `
 INSERT INTO reclaims (municipality, reclaim_id, case_id, amount, created_at)
 SELECT DISTINCT ON (municipality, reclaim_id) municipality, reclaim_id, case_id, offset_remaining, $1
