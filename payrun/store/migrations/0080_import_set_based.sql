@@ -22,12 +22,9 @@
 --     change not seen by a run's creation still carries a generation above the
 --     run's (it was drawn after the lock the run held), and the bookkeeping of
 --     0020 is unchanged: a run's first signature settles only cases with
---     recompute_gen <= the run's;
---   * decisions_lower joins the new decisions with the existing cases first
---     and aggregates only the rows that lower a case (the importer inserts
---     decisions before their new cases, so for new cases there is nothing to
---     join). It is planned per call (EXECUTE), with the transition table's
---     real size.
+--     recompute_gen <= the run's. (A lowering that also sets recompute_gen
+--     itself, as 0090's do, gets the statement's generation through
+--     cases_gen, which is as fresh.)
 
 ALTER TABLE decisions DROP CONSTRAINT decisions_municipality_fkey;
 ALTER TABLE cases DROP CONSTRAINT cases_municipality_fkey;
@@ -137,21 +134,5 @@ BEGIN
         NEW.recompute_gen := current_setting('payrun.recompute_gen')::bigint;
     END IF;
     RETURN NEW;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION payrun_decisions_lower() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE $q$
-    UPDATE cases c SET recompute_from = n.first_month
-    FROM (SELECT d.municipality, d.case_id, date_trunc('month', min(d.valid_from))::date AS first_month
-          FROM new_decisions d
-          JOIN cases x ON x.municipality = d.municipality AND x.case_id = d.case_id
-          WHERE x.recompute_from IS NOT NULL AND x.recompute_from > date_trunc('month', d.valid_from)::date
-          GROUP BY 1, 2) n
-    WHERE c.municipality = n.municipality AND c.case_id = n.case_id
-      AND c.recompute_from IS NOT NULL AND c.recompute_from > n.first_month$q$;
-    RETURN NULL;
 END
 $$;
