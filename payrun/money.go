@@ -23,8 +23,14 @@ var ErrAmountSyntax = errors.New("not an amount with at most two decimals")
 
 // ParseCents parses "123", "123.4", "123.45" or "-5.00" exactly. It rejects
 // more than two decimals, exponents, spaces and thousands separators.
-func ParseCents(s string) (Cents, error) {
-	if s == "" {
+func ParseCents(s string) (Cents, error) { return parseCents(s) }
+
+// ParseCentsBytes is ParseCents for a byte slice (parsers of raw input
+// use it without converting to a string).
+func ParseCentsBytes(b []byte) (Cents, error) { return parseCents(b) }
+
+func parseCents[T ~string | ~[]byte](s T) (Cents, error) {
+	if len(s) == 0 {
 		return 0, ErrAmountSyntax
 	}
 	neg := false

@@ -560,49 +560,6 @@ func monthDays(y, m int) int {
 
 // parseCentsBytes accepts exactly what payrun.ParseCents accepts.
 func parseCentsBytes(s []byte) (payrun.Cents, bool) {
-	if len(s) == 0 {
-		return 0, false
-	}
-	i := 0
-	neg := s[0] == '-'
-	if neg {
-		i = 1
-	}
-	var units, frac int64
-	digits, fracDigits := 0, 0
-	seenDot := false
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '.' && !seenDot:
-			seenDot = true
-		case c >= '0' && c <= '9':
-			if seenDot {
-				fracDigits++
-				if fracDigits > 2 {
-					return 0, false
-				}
-				frac = frac*10 + int64(c-'0')
-			} else {
-				digits++
-				if digits > 13 {
-					return 0, false
-				}
-				units = units*10 + int64(c-'0')
-			}
-		default:
-			return 0, false
-		}
-	}
-	if digits == 0 || (seenDot && fracDigits == 0) {
-		return 0, false
-	}
-	if fracDigits == 1 {
-		frac *= 10
-	}
-	v := payrun.Cents(units*100 + frac)
-	if neg {
-		v = -v
-	}
-	return v, true
+	c, err := payrun.ParseCentsBytes(s)
+	return c, err == nil
 }
