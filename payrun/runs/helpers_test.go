@@ -42,20 +42,7 @@ func setup(tb testing.TB, n int, municipalities ...string) *bundle {
 	}
 	tb.Cleanup(db.Close)
 	b := &bundle{db: db, url: u, decisions: map[string][]payrun.Decision{}}
-	ms, err := fixtures.Municipalities()
-	must(tb, err)
-	must(tb, db.UpsertMunicipalities(ctx, ms))
-	rates, err := fixtures.Rates()
-	must(tb, err)
-	sup, err := fixtures.ChildSupplements()
-	must(tb, err)
-	must(tb, db.UpsertRates(ctx, rates, sup, "test"))
-	accounts, err := fixtures.Accounts()
-	must(tb, err)
-	must(tb, db.UpsertAccounts(ctx, accounts))
-	rules, err := fixtures.AccountRules()
-	must(tb, err)
-	must(tb, db.UpsertAccountRules(ctx, rules))
+	storetest.LoadReference(tb, db)
 	for _, du := range fixtures.Users() {
 		if _, err := db.EnsureUser(ctx, du.User, "", du.Token, time.Now()); err != nil {
 			tb.Fatal(err)

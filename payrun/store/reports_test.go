@@ -34,20 +34,7 @@ func reportSetup(t *testing.T, m string, n int) (*store.DB, []payrun.Decision) {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.NewDB(t)
-	ms, err := fixtures.Municipalities()
-	rmust(t, err)
-	rmust(t, db.UpsertMunicipalities(ctx, ms))
-	rates, err := fixtures.Rates()
-	rmust(t, err)
-	sup, err := fixtures.ChildSupplements()
-	rmust(t, err)
-	rmust(t, db.UpsertRates(ctx, rates, sup, "test"))
-	accounts, err := fixtures.Accounts()
-	rmust(t, err)
-	rmust(t, db.UpsertAccounts(ctx, accounts))
-	rules, err := fixtures.AccountRules()
-	rmust(t, err)
-	rmust(t, db.UpsertAccountRules(ctx, rules))
+	storetest.LoadReference(t, db)
 	for _, du := range fixtures.Users() {
 		_, err := db.EnsureUser(ctx, du.User, "", du.Token, time.Now())
 		rmust(t, err)
@@ -59,7 +46,7 @@ func reportSetup(t *testing.T, m string, n int) (*store.DB, []payrun.Decision) {
 		ds = append(ds, d)
 		rmust(t, enc.Encode(&d))
 	}
-	_, err = db.Import(ctx, &buf, store.ImportOptions{Actor: "test"})
+	_, err := db.Import(ctx, &buf, store.ImportOptions{Actor: "test"})
 	rmust(t, err)
 	return db, ds
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
+	"github.com/payrun/payrun/fixtures"
 	"github.com/payrun/payrun/payrun/pgserver/pgtest"
 	"github.com/payrun/payrun/payrun/store"
 )
@@ -233,5 +235,33 @@ func AdminExec(tb testing.TB, appURL, sql string) {
 	defer cancel()
 	if err := adminExec(ctx, AdminURL(tb, appURL), sql); err != nil {
 		tb.Fatalf("storetest: as superuser: %s: %v", sql, err)
+	}
+}
+
+// LoadReference loads the fixtures' reference data into db: the
+// municipalities, the rates and child supplements, the charts of accounts
+// and the account rules (no users, no cases).
+func LoadReference(tb testing.TB, db *store.DB) {
+	tb.Helper()
+	ctx := context.Background()
+	ms, err := fixtures.Municipalities()
+	if err == nil {
+		err = db.UpsertMunicipalities(ctx, ms)
+	}
+	rates, rerr := fixtures.Rates()
+	sup, serr := fixtures.ChildSupplements()
+	if err = errors.Join(err, rerr, serr); err == nil {
+		err = db.UpsertRates(ctx, rates, sup, "test")
+	}
+	accounts, err2 := fixtures.Accounts()
+	if err = errors.Join(err, err2); err == nil {
+		err = db.UpsertAccounts(ctx, accounts)
+	}
+	rules, err3 := fixtures.AccountRules()
+	if err = errors.Join(err, err3); err == nil {
+		err = db.UpsertAccountRules(ctx, rules)
+	}
+	if err != nil {
+		tb.Fatalf("storetest: reference data: %v", err)
 	}
 }
