@@ -188,23 +188,34 @@ func (b *bundle) newRun(tb testing.TB, state payrun.RunState, instant bool, paye
 			mun, period.First().Time(time.UTC), instant, len(lines), int64(total), b.checker).Scan(&id); err != nil {
 			return err
 		}
+		// The lines go through a staging table and are packed per case by
+		// SQL (the format of migration 0095), independently of the run
+		// builder's Go packer.
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE test_lines (case_id text, month date, payee_role text, component text,
+			kind text, amount numeric(14,2), law text, cost_bearer text, decision_id text, reclaim_id text) ON COMMIT DROP`); err != nil {
+			return err
+		}
 		var batch pgx.Batch
 		for _, l := range lines {
 			law := l.law
 			if law == "" {
 				law = payrun.LawAsylbLG3
 			}
-			var rec any
-			if l.reclaim != "" {
-				rec = l.reclaim
-			}
-			// COPY is not allowed on tables with row-level security.
-			batch.Queue(`INSERT INTO run_lines (municipality, run_id, case_id, month, payee_role, component, kind,
-				amount, law, cost_bearer, decision_id, reclaim_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10, $11, $12)`,
-				mun, id, l.caseID, l.month.First().Time(time.UTC), string(l.role), string(l.component),
-				string(l.kind), l.amount.String(), string(law), string(law.CostBearer()), "D-"+l.caseID, rec)
+			batch.Queue(`INSERT INTO test_lines VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10)`,
+				l.caseID, l.month.First().Time(time.UTC), string(l.role), string(l.component),
+				string(l.kind), l.amount.String(), string(law), string(law.CostBearer()), "D-"+l.caseID, l.reclaim)
 		}
 		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO run_case_lines (municipality, run_id, case_id, first_month, last_month, line_count, lines)
+			SELECT $1, $2, case_id, min(month), max(month), count(*),
+			       string_agg(concat_ws('|', to_char(month, 'YYYY-MM'), payee_role, component, kind, amount::text, law, cost_bearer,
+			                            decision_id, reclaim_id), ';'
+			                  ORDER BY month, payee_role,
+			                           array_position(ARRAY['regular', 'extra', 'child_supplement', 'rent', 'heating', 'income', 'offset'], component),
+			                           reclaim_id COLLATE "C", kind, amount)
+			FROM test_lines GROUP BY case_id`, mun, id); err != nil {
 			return err
 		}
 		// The lifecycle as the database enforces it: digest, signature 1,

@@ -201,28 +201,21 @@ func (db *DB) StreamExportLines(ctx context.Context, municipality string, runID 
 		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '256MB'"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT l.case_id, (extract(year FROM l.month)::int * 12 + extract(month FROM l.month)::int - 1),
-			       l.payee_role, l.component, l.kind, (l.amount * 100)::bigint, l.law, l.cost_bearer,
-			       coalesce(l.reclaim_id, ''), coalesce(l.decision_id, '')
-			  FROM run_lines l
-			 WHERE l.municipality = $1 AND l.run_id = $2`+journalOrderSQL, municipality, runID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+		var r packedReader
 		var l ExportLine
-		var sc rawScanner
-		for rows.Next() {
-			if err := sc.exportLine(rows, &l); err != nil {
-				return err
+		return r.each(ctx, tx, runPackedSQL, []any{municipality, runID}, func(_ string, lines []RunLine, _ [][]byte) error {
+			sortLines(lines, journalLess)
+			for i := range lines {
+				rl := &lines[i]
+				l.CaseID, l.Month, l.Payee, l.Component, l.Kind = rl.CaseID, rl.Month, rl.Payee, rl.Component, rl.Kind
+				l.Amount, l.Law, l.CostBearer, l.ReclaimID, l.DecisionID = rl.Amount, rl.Law, rl.CostBearer, rl.ReclaimID, rl.DecisionID
+				l.Seq++
+				if err := fn(&l); err != nil {
+					return err
+				}
 			}
-			l.Seq++
-			if err := fn(&l); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: lines of run %d: %w", runID, err)

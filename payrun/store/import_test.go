@@ -264,7 +264,7 @@ func TestMigrationsFromEmpty(t *testing.T) {
 	if applied != len(ms) {
 		t.Errorf("applied %d migrations, embedded %d", applied, len(ms))
 	}
-	for _, want := range []string{"municipalities", "users", "decisions", "cases", "runs", "run_lines", "signatures", "audit_events"} {
+	for _, want := range []string{"municipalities", "users", "decisions", "cases", "runs", "run_case_lines", "signatures", "audit_events"} {
 		found := false
 		for _, r := range rls {
 			found = found || r == want
@@ -272,6 +272,14 @@ func TestMigrationsFromEmpty(t *testing.T) {
 		if !found {
 			t.Errorf("table %s lacks forced row-level security (have %v)", want, rls)
 		}
+	}
+	// The view of the packed run lines applies the caller's row-level security.
+	var opts []string
+	err = db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT coalesce(reloptions, '{}') FROM pg_class WHERE relname = 'run_lines' AND relkind = 'v'").Scan(&opts)
+	})
+	if err != nil || len(opts) != 1 || opts[0] != "security_invoker=true" {
+		t.Errorf("view run_lines: options %v, %v; want security_invoker=true", opts, err)
 	}
 	// A constraint: at most one proposed run per municipality.
 	err = db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {

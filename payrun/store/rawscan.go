@@ -11,11 +11,9 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
-// rawScanner decodes the export's run lines from the rows' raw values:
-// the enumerations become their constants and a case or decision id equal
-// to the previous row's is not copied again, so a line costs no
-// allocation (pgx's Scan allocates every text column of every row).
-type rawScanner struct{}
+// Raw decoding of run lines (packed lines, migration 0095, and raw row
+// values): the enumerations become their constants and an id equal to the
+// previous line's is not copied again, so a line costs no allocation.
 
 // Known values of the enumerated columns, in the payrun constants' order.
 var (
@@ -35,35 +33,6 @@ var (
 		return s
 	}()
 )
-
-// exportLine scans one row of StreamExportLines' query into l (Seq
-// untouched): case_id, month number, payee_role, component, kind, cents,
-// law, cost_bearer, reclaim_id, decision_id.
-func (rawScanner) exportLine(rows pgx.Rows, l *ExportLine) error {
-	raw, fds := rows.RawValues(), rows.FieldDescriptions()
-	if len(raw) != 10 || len(fds) != 10 {
-		return fmt.Errorf("store: export line: %d columns", len(raw))
-	}
-	month, err := rawInt(&fds[1], raw[1])
-	if err != nil {
-		return fmt.Errorf("store: export line: month: %w", err)
-	}
-	cents, err := rawInt(&fds[5], raw[5])
-	if err != nil {
-		return fmt.Errorf("store: export line: amount: %w", err)
-	}
-	l.CaseID = reuse(l.CaseID, raw[0])
-	l.Month = payrun.Month(month)
-	l.Payee = payrun.PayeeRole(known(raw[2], rawPayees))
-	l.Component = payrun.Component(known(raw[3], rawComps))
-	l.Kind = payrun.LineKind(known(raw[4], rawKinds))
-	l.Amount = payrun.Cents(cents)
-	l.Law = payrun.Law(known(raw[6], rawLaws))
-	l.CostBearer = payrun.CostBearer(known(raw[7], rawBearers))
-	l.ReclaimID = reuse(l.ReclaimID, raw[8])
-	l.DecisionID = reuse(l.DecisionID, raw[9])
-	return nil
-}
 
 // reuse returns prev when it equals b, else b as a new string.
 func reuse(prev string, b []byte) string {

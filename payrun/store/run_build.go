@@ -118,6 +118,7 @@ type RunSummary struct {
 	Total        payrun.Cents // Σ payment lines
 	Overpayments payrun.Cents // Σ |overpayment lines|
 	MaxPayment   payrun.Cents // largest Σ per (case, payee) of payment lines
+	Payments     int64        // (case, payee) groups whose payment lines sum to more than 0
 	Digest       []byte
 	Warnings     map[string]int64
 }
@@ -231,7 +232,7 @@ func (bt *buildTx) openRun(ctx context.Context) error {
 	switch {
 	case err == nil:
 		s.Refreshed = true
-		if _, err := tx.Exec(ctx, "DELETE FROM run_lines WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM run_case_lines WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
 			return fmt.Errorf("run %d: delete lines: %w", s.ID, err)
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM run_warnings WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
@@ -340,6 +341,11 @@ func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 		groups[p].add(c, l)
 	}
 	s.MaxPayment = max(s.MaxPayment, bt.payeeSum[0], bt.payeeSum[1])
+	for _, v := range bt.payeeSum {
+		if v > 0 {
+			s.Payments++
+		}
+	}
 	for p, g := range groups {
 		if g.lines > 0 && g.amount > 0 {
 			role := payrun.PayeeBeneficiary
@@ -425,42 +431,47 @@ func (bt *buildTx) copyPay(ctx context.Context, pay []payRow) error {
 	return nil
 }
 
-// insertLinesSQL writes one batch of lines from column arrays. COPY FROM is
-// refused on a table with row-level security, and a staging table costs a
-// second write and read of every line; arrays go straight in.
-const insertLinesSQL = `INSERT INTO run_lines (municipality, run_id, case_id, month, payee_role, component, kind,
-	amount, law, cost_bearer, decision_id, reclaim_id)
-SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.day, u.payee, u.component, u.kind, u.cents::numeric / 100,
-       u.law, u.cost_bearer, u.decision_id, u.reclaim_id
-FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[],
-            $11::text[], $12::text[])
-     AS u(case_id, day, payee, component, kind, cents, law, cost_bearer, decision_id, reclaim_id)`
+// insertLinesSQL writes one batch of cases' packed lines (migration 0095)
+// from column arrays. COPY FROM is refused on a table with row-level
+// security, and a staging table costs a second write and read; arrays go
+// straight in.
+const insertLinesSQL = `INSERT INTO run_case_lines (municipality, run_id, case_id, first_month, last_month, line_count, lines)
+SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.first_day, DATE '1970-01-01' + u.last_day, u.n, u.lines
+FROM unnest($3::text[], $4::int[], $5::int[], $6::int[], $7::text[]) AS u(case_id, first_day, last_day, n, lines)`
 
-// lineColumns holds one batch of lines as column arrays for insertLinesSQL.
+// lineColumns holds one batch of cases' packed lines as column arrays for
+// insertLinesSQL.
 type lineColumns struct {
-	caseID, payee, component, kind, law, costBearer []string
-	day                                             []int32
-	cents                                           []int64
-	decisionID, reclaimID                           []*string
+	caseID, lines      []string
+	first, last, count []int32
+	buf                []byte
 }
 
-func (c *lineColumns) reset(lines []RunLine) {
-	c.caseID, c.payee, c.component, c.kind = c.caseID[:0], c.payee[:0], c.component[:0], c.kind[:0]
-	c.law, c.costBearer, c.day, c.cents = c.law[:0], c.costBearer[:0], c.day[:0], c.cents[:0]
-	c.decisionID, c.reclaimID = c.decisionID[:0], c.reclaimID[:0]
-	for i := range lines {
-		l := &lines[i]
-		c.caseID = append(c.caseID, l.CaseID)
-		c.day = append(c.day, int32(l.Month.First()))
-		c.payee = append(c.payee, string(l.Payee))
-		c.component = append(c.component, string(l.Component))
-		c.kind = append(c.kind, string(l.Kind))
-		c.cents = append(c.cents, int64(l.Amount))
-		c.law = append(c.law, string(l.Law))
-		c.costBearer = append(c.costBearer, string(l.CostBearer))
-		c.decisionID = append(c.decisionID, nullString(l.DecisionID))
-		c.reclaimID = append(c.reclaimID, nullString(l.ReclaimID))
+// reset packs lines (consecutive lines of a case together, as the builder
+// returns them) case by case, each in digest order.
+func (c *lineColumns) reset(lines []RunLine) error {
+	c.caseID, c.lines = c.caseID[:0], c.lines[:0]
+	c.first, c.last, c.count = c.first[:0], c.last[:0], c.count[:0]
+	for i := 0; i < len(lines); {
+		j := i + 1
+		for j < len(lines) && lines[j].CaseID == lines[i].CaseID {
+			j++
+		}
+		cl := lines[i:j]
+		sortLines(cl, digestLess)
+		var first, last payrun.Month
+		var err error
+		if c.buf, first, last, err = packLines(c.buf[:0], cl); err != nil {
+			return err
+		}
+		c.caseID = append(c.caseID, cl[0].CaseID)
+		c.lines = append(c.lines, string(c.buf))
+		c.first = append(c.first, int32(first.First()))
+		c.last = append(c.last, int32(last.First()))
+		c.count = append(c.count, int32(len(cl)))
+		i = j
 	}
+	return nil
 }
 
 // writeBatch inserts a batch's lines and stages its pay rows (the writer
@@ -470,10 +481,12 @@ func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes
 		return nil
 	}
 	c := &lb.cols
-	c.reset(lb.lines)
+	if err := c.reset(lb.lines); err != nil {
+		return err
+	}
 	st.lap("encode lines")
-	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.day, c.payee, c.component,
-		c.kind, c.cents, c.law, c.costBearer, c.decisionID, c.reclaimID); err != nil {
+	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.first, c.last,
+		c.count, c.lines); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
 	st.lap("insert lines")
@@ -511,9 +524,9 @@ func (bt *buildTx) finish(ctx context.Context) error {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE runs SET digest = $3, line_count = $4, total = $5, overpayments = $6, max_payment = $7,
-		cases_computed = $8, first_month = $9, warnings = $10 WHERE municipality = $1 AND id = $2`,
+		cases_computed = $8, first_month = $9, warnings = $10, payments = $11 WHERE municipality = $1 AND id = $2`,
 		s.Municipality, s.ID, s.Digest, s.Lines, CentsNumeric(s.Total), CentsNumeric(s.Overpayments),
-		CentsNumeric(s.MaxPayment), s.Cases, bt.firstMonth.First().Time(utc), w)
+		CentsNumeric(s.MaxPayment), s.Cases, bt.firstMonth.First().Time(utc), w, s.Payments)
 	if err != nil {
 		return fmt.Errorf("run %d: store totals: %w", s.ID, err)
 	}

@@ -124,13 +124,15 @@ type paidRow struct {
 	p      PaidAmount
 }
 
-// paidCursor reads the run_paid cursor batch by batch.
+// paidCursor reads the run_paid cursor (packed lines of live runs, in case
+// order) batch by batch; fill keeps the lines a run must net against.
 type paidCursor struct {
 	tx    pgx.Tx
 	batch int
 	buf   []paidRow
 	pos   int
 	done  bool
+	pr    packedReader
 }
 
 func (c *paidCursor) fill(ctx context.Context) error {
@@ -138,51 +140,88 @@ func (c *paidCursor) fill(ctx context.Context) error {
 	if c.done {
 		return nil
 	}
-	rows, err := c.tx.Query(ctx, fmt.Sprintf("FETCH %d FROM run_paid", c.batch))
+	rows := 0
+	err := c.pr.each(ctx, c.tx, fmt.Sprintf("FETCH %d FROM run_paid", c.batch), nil,
+		func(caseID string, lines []RunLine, raw [][]byte) error {
+			rows++
+			if len(raw) != 3 {
+				return fmt.Errorf("paid row with %d columns", len(raw))
+			}
+			from, err := rawInt(&c.pr.fds[2], raw[2])
+			if err != nil {
+				return fmt.Errorf("paid row: from: %w", err)
+			}
+			for i := range lines {
+				l := &lines[i]
+				if from < 0 || int64(l.Month) >= from || l.Component == payrun.CompOffset {
+					c.buf = append(c.buf, paidRow{caseID: caseID, p: PaidAmount{Month: l.Month, Payee: l.Payee,
+						Component: l.Component, ReclaimID: l.ReclaimID, Amount: l.Amount}})
+				}
+			}
+			return nil
+		})
 	if err != nil {
 		return fmt.Errorf("fetch paid: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r paidRow
-		var month int32
-		var payee, comp string
-		if err := rows.Scan(&r.caseID, &month, &payee, &comp, &r.p.ReclaimID, &r.p.Amount); err != nil {
-			return fmt.Errorf("scan paid: %w", err)
-		}
-		r.p.Month, r.p.Payee, r.p.Component = payrun.Month(month), payrun.PayeeRole(payee), payrun.Component(comp)
-		c.buf = append(c.buf, r)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("fetch paid: %w", err)
-	}
-	if len(c.buf) < c.batch {
+	if rows < c.batch {
 		c.done = true
 	}
 	return nil
 }
 
-// casePaid appends the paid sums of caseID to out. Cases are asked for in
-// ascending order; rows of cases never asked for are skipped.
+// casePaid appends the paid sums of caseID to out, one per (month, payee,
+// component, reclaim). Cases are asked for in ascending order; rows of
+// cases never asked for are skipped.
 func (c *paidCursor) casePaid(ctx context.Context, caseID string, out []PaidAmount) ([]PaidAmount, error) {
 	for {
 		for c.pos < len(c.buf) && c.buf[c.pos].caseID < caseID {
 			c.pos++
 		}
 		for c.pos < len(c.buf) && c.buf[c.pos].caseID == caseID {
-			out = append(out, c.buf[c.pos].p)
+			out = addPaid(out, &c.buf[c.pos].p)
 			c.pos++
 		}
 		if c.pos < len(c.buf) || c.done {
+			sortPaid(out)
 			return out, nil
 		}
 		if err := c.fill(ctx); err != nil {
 			return out, err
 		}
-		if len(c.buf) == 0 {
-			return out, nil
+	}
+}
+
+// sortPaid sorts a case's paid sums by month, payee, component, reclaim.
+func sortPaid(out []PaidAmount) {
+	less := func(a, b *PaidAmount) bool {
+		switch {
+		case a.Month != b.Month:
+			return a.Month < b.Month
+		case a.Payee != b.Payee:
+			return a.Payee < b.Payee
+		case a.Component != b.Component:
+			return a.Component < b.Component
+		}
+		return a.ReclaimID < b.ReclaimID
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && less(&out[j], &out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
 		}
 	}
+}
+
+// addPaid adds p to the entry of out with p's month, payee, component and
+// reclaim, or appends it.
+func addPaid(out []PaidAmount, p *PaidAmount) []PaidAmount {
+	for i := range out {
+		o := &out[i]
+		if o.Month == p.Month && o.Payee == p.Payee && o.Component == p.Component && o.ReclaimID == p.ReclaimID {
+			o.Amount += p.Amount
+			return out
+		}
+	}
+	return append(out, *p)
 }
 
 func orEmpty(s *string) string {

@@ -270,31 +270,18 @@ func runWarnings(ctx context.Context, tx pgx.Tx, municipality string, id int64, 
 	return out, err
 }
 
-// runLinesOrder is the canonical order of a run's lines: the digest order.
-const runLinesOrder = `ORDER BY case_id COLLATE "C", month, payee_role,
-	array_position(ARRAY['regular', 'extra', 'child_supplement', 'rent', 'heating', 'income', 'offset'], component),
-	coalesce(reclaim_id, '') COLLATE "C"`
-
 func runFirstLines(ctx context.Context, tx pgx.Tx, municipality string, id int64, limit int) ([]RunLine, error) {
-	return scanRunLines(ctx, tx, `SELECT case_id, `+sqlMonth("month")+`, payee_role, component, kind,
-		(amount * 100)::bigint, law, cost_bearer, coalesce(decision_id, ''), coalesce(reclaim_id, '')
-		FROM run_lines WHERE municipality = $1 AND run_id = $2 `+runLinesOrder+` LIMIT $3`, municipality, id, limit)
-}
-
-func scanRunLines(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]RunLine, error) {
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
+	if limit <= 0 {
+		return nil, nil
 	}
 	var out []RunLine
-	var l RunLine
-	var month int32
-	_, err = pgx.ForEachRow(rows, []any{&l.CaseID, &month, &l.Payee, &l.Component, &l.Kind, &l.Amount, &l.Law,
-		&l.CostBearer, &l.DecisionID, &l.ReclaimID}, func() error {
-		l.Month = payrun.Month(month)
-		out = append(out, l)
-		return nil
-	})
+	var r packedReader
+	err := r.each(ctx, tx, `SELECT case_id, lines FROM run_case_lines WHERE municipality = $1 AND run_id = $2
+		ORDER BY case_id COLLATE "C" LIMIT $3`, []any{municipality, id, limit},
+		func(_ string, lines []RunLine, _ [][]byte) error {
+			out = append(out, lines[:min(len(lines), limit-len(out))]...)
+			return nil
+		})
 	return out, err
 }
 
@@ -302,20 +289,15 @@ func scanRunLines(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]Ru
 // (case byte order, month, payee, component as payrun.Components, reclaim).
 func (db *DB) StreamRunLines(ctx context.Context, municipality string, id int64, fn func(*RunLine) error) error {
 	return db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT case_id, `+sqlMonth("month")+`, payee_role, component, kind,
-			(amount * 100)::bigint, law, cost_bearer, coalesce(decision_id, ''), coalesce(reclaim_id, '')
-			FROM run_lines WHERE municipality = $1 AND run_id = $2 `+runLinesOrder, municipality, id)
-		if err != nil {
-			return err
-		}
-		var l RunLine
-		var month int32
-		_, err = pgx.ForEachRow(rows, []any{&l.CaseID, &month, &l.Payee, &l.Component, &l.Kind, &l.Amount, &l.Law,
-			&l.CostBearer, &l.DecisionID, &l.ReclaimID}, func() error {
-			l.Month = payrun.Month(month)
-			return fn(&l)
+		var r packedReader
+		return r.each(ctx, tx, runPackedSQL, []any{municipality, id}, func(_ string, lines []RunLine, _ [][]byte) error {
+			for i := range lines {
+				if err := fn(&lines[i]); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
-		return err
 	})
 }
 

@@ -164,17 +164,18 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	if _, err := tx.Exec(ctx, "RESET enable_nestloop"); err != nil {
 		return fmt.Errorf("plan decisions cursor: %w", err)
 	}
+	// The paid cursor reads the packed lines of live runs (migration 0095);
+	// the reader keeps the lines from the effective month on (and the
+	// offsets of every month) and sums them per case.
 	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
-		SELECT l.case_id, `+sqlMonth("l.month")+`, l.payee_role, l.component, coalesce(l.reclaim_id, ''),
-		       (sum(l.amount) * 100)::bigint
-		FROM run_lines l
-		JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
-		JOIN cases c ON c.municipality = l.municipality AND c.case_id = l.case_id
+		SELECT p.case_id, p.lines, coalesce(`+sqlMonth(effectiveFrom)+`, -1)
+		FROM run_case_lines p
+		JOIN runs r ON r.municipality = p.municipality AND r.id = p.run_id AND r.state IN ('established', 'released', 'exported')
+		JOIN cases c ON c.municipality = p.municipality AND c.case_id = p.case_id
 		`+settledJoin+`
-		WHERE l.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
-		  AND (`+effectiveFrom+` IS NULL OR l.month >= `+effectiveFrom+` OR l.component = 'offset')
-		GROUP BY l.case_id, l.month, l.payee_role, l.component, l.reclaim_id
-		ORDER BY l.case_id COLLATE "C"`, s.Municipality, period)
+		WHERE p.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
+		  AND (`+effectiveFrom+` IS NULL OR p.last_month >= `+effectiveFrom+` OR strpos(p.lines, '|offset|') > 0)
+		ORDER BY p.case_id COLLATE "C"`, s.Municipality, period)
 	if err != nil {
 		return fmt.Errorf("open paid cursor: %w", err)
 	}

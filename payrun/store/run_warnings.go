@@ -18,12 +18,14 @@ const warningSQL = `
 WITH pay AS MATERIALIZED (
     SELECT case_id, payee_role, cents::numeric / 100 AS amount, iban FROM run_pay
 ), last_month AS MATERIALIZED (
-    SELECT l.case_id, l.payee_role, sum(l.amount) AS amount
-    FROM run_lines l
-    JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id AND r.state IN ('established', 'released', 'exported')
-    JOIN pay p ON p.case_id = l.case_id AND p.payee_role = l.payee_role
-    WHERE l.municipality = $1 AND l.month = $3
-    GROUP BY l.case_id, l.payee_role
+    -- the packed lines (migration 0095) of the cases with a line in month $3
+    SELECT p.case_id, f[2] AS payee_role, sum(f[5]::numeric) AS amount
+    FROM run_case_lines p
+    JOIN runs r ON r.municipality = p.municipality AND r.id = p.run_id AND r.state IN ('established', 'released', 'exported')
+    CROSS JOIN LATERAL (SELECT string_to_array(t, '|') AS f FROM string_to_table(p.lines, ';') AS t) u
+    WHERE p.municipality = $1 AND p.first_month <= $3 AND p.last_month >= $3 AND f[1] = to_char($3::date, 'YYYY-MM')
+      AND EXISTS (SELECT 1 FROM pay x WHERE x.case_id = p.case_id AND x.payee_role = f[2])
+    GROUP BY p.case_id, f[2]
 ), shared AS MATERIALIZED (
     SELECT iban FROM pay WHERE payee_role = 'beneficiary' AND iban IS NOT NULL
     GROUP BY iban HAVING count(DISTINCT case_id) > 1

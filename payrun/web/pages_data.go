@@ -62,8 +62,7 @@ func (r runRow) Due() payrun.Date {
 const runRowSQL = `SELECT r.id, r.kind, (extract(year FROM r.period)::int * 12 + extract(month FROM r.period)::int - 1),
 	r.state, coalesce(encode(r.digest, 'hex'), ''), r.line_count, r.cases_computed, (r.total * 100)::bigint,
 	(r.execution_date - DATE '1970-01-01'), r.created_at, m.settings,
-	(SELECT count(*) FROM (SELECT 1 FROM run_lines l WHERE l.municipality = r.municipality AND l.run_id = r.id AND l.kind = 'payment'
-		GROUP BY l.case_id, l.payee_role HAVING sum(l.amount) > 0) g)
+	r.payments
 	FROM runs r JOIN municipalities m ON m.key = r.municipality WHERE r.municipality = $1 `
 
 func scanRun(row pgx.Row) (runRow, error) {
@@ -156,92 +155,91 @@ type totals struct {
 }
 
 // runTotals sums the payment lines by law, component, cost bearer and
-// account (the account rule of the municipality, else the county default).
+// account (the account rule of the municipality, else the county default),
+// from one pass over the run's lines grouped by law, component, cost bearer
+// and kind.
 func (p *Pages) runTotals(ctx context.Context, m string, id int64) (totals, error) {
 	var t totals
-	q := func(tx pgx.Tx, expr string, label func(string) string) ([]sum, error) {
-		rows, err := tx.Query(ctx, `SELECT `+expr+`, count(*), (sum(l.amount) * 100)::bigint
-			FROM run_lines l WHERE l.municipality = $1 AND l.run_id = $2 AND l.kind = 'payment' GROUP BY 1 ORDER BY 1`, m, id)
-		if err != nil {
-			return nil, err
-		}
-		var out []sum
-		var s sum
-		_, err = pgx.ForEachRow(rows, []any{&s.Key, &s.Lines, &s.Amount}, func() error {
-			s.Label = label(s.Key)
-			out = append(out, s)
-			return nil
-		})
-		return out, err
-	}
 	chart, err := p.cfg.DB.LoadChart(ctx, m)
 	if err != nil {
 		return totals{}, fmt.Errorf("web: totals of run %d: %w", id, err)
 	}
+	var groups []lineGroup
+	names := map[string]string{}
 	err = p.cfg.DB.WithTx(ctx, m, func(tx pgx.Tx) error {
-		var err error
-		if t.ByLaw, err = q(tx, "l.law", func(k string) string { return lawName(payrun.Law(k)) }); err != nil {
+		rows, err := tx.Query(ctx, `SELECT account, name FROM accounts WHERE municipality = $1`, m)
+		if err != nil {
 			return err
 		}
-		if t.ByComponent, err = q(tx, "l.component", func(k string) string { return componentName(payrun.Component(k)) }); err != nil {
+		var acc, name string
+		if _, err := pgx.ForEachRow(rows, []any{&acc, &name}, func() error { names[acc] = name; return nil }); err != nil {
 			return err
 		}
-		if t.ByBearer, err = q(tx, "l.cost_bearer", func(k string) string { return bearerName(payrun.CostBearer(k)) }); err != nil {
+		rows, err = tx.Query(ctx, `SELECT law, component, cost_bearer, kind, count(*), (sum(amount) * 100)::bigint
+			FROM run_lines WHERE municipality = $1 AND run_id = $2 GROUP BY 1, 2, 3, 4`, m, id)
+		if err != nil {
 			return err
 		}
-		if t.ByAccount, err = byAccount(ctx, tx, chart, m, id); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT coalesce((sum(amount) * 100)::bigint, 0) FROM run_lines
-			WHERE municipality = $1 AND run_id = $2 AND kind = 'overpayment'`, m, id).Scan(&t.Overpayments)
+		var g lineGroup
+		_, err = pgx.ForEachRow(rows, []any{&g.law, &g.comp, &g.bearer, &g.kind, &g.lines, &g.amount}, func() error {
+			groups = append(groups, g)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return totals{}, fmt.Errorf("web: totals of run %d: %w", id, err)
 	}
+	var payments []lineGroup
+	for _, g := range groups {
+		if g.kind == payrun.LineOverpayment {
+			t.Overpayments += g.amount
+		} else {
+			payments = append(payments, g)
+		}
+	}
+	t.ByLaw = sumBy(payments, func(g lineGroup) (string, string) { return string(g.law), lawName(g.law) })
+	t.ByComponent = sumBy(payments, func(g lineGroup) (string, string) { return string(g.comp), componentName(g.comp) })
+	t.ByBearer = sumBy(payments, func(g lineGroup) (string, string) { return string(g.bearer), bearerName(g.bearer) })
+	t.ByAccount = sumBy(payments, func(g lineGroup) (string, string) {
+		key := "ohne Kontierungsregel"
+		kind, _ := booking.RequiredKinds(payrun.LinePayment, g.comp)
+		if a, err := chart.Resolve(g.law, g.comp, g.bearer, kind); err == nil {
+			key = strings.TrimSpace(a.Account + " " + names[a.Account])
+		}
+		return key, key
+	})
 	return t, nil
 }
 
-// byAccount sums a run's payment lines by the account their amount side is
-// booked on (expense, revenue for offsets), resolved with the same account
-// rules as the booking export (booking.Chart).
-func byAccount(ctx context.Context, tx pgx.Tx, chart *booking.Chart, m string, id int64) ([]sum, error) {
-	names := map[string]string{}
-	rows, err := tx.Query(ctx, `SELECT account, name FROM accounts WHERE municipality = $1`, m)
-	if err != nil {
-		return nil, err
-	}
-	var acc, name string
-	if _, err := pgx.ForEachRow(rows, []any{&acc, &name}, func() error { names[acc] = name; return nil }); err != nil {
-		return nil, err
-	}
-	rows, err = tx.Query(ctx, `SELECT law, component, cost_bearer, count(*), (sum(amount) * 100)::bigint
-		FROM run_lines WHERE municipality = $1 AND run_id = $2 AND kind = 'payment' GROUP BY 1, 2, 3`, m, id)
-	if err != nil {
-		return nil, err
-	}
+// lineGroup is the count and Σ of a run's lines of one law, component,
+// cost bearer and kind.
+type lineGroup struct {
+	law    payrun.Law
+	comp   payrun.Component
+	bearer payrun.CostBearer
+	kind   payrun.LineKind
+	lines  int64
+	amount payrun.Cents
+}
+
+// sumBy adds up groups by the key (and label) of each, sorted by key.
+func sumBy(groups []lineGroup, key func(lineGroup) (string, string)) []sum {
 	byKey := map[string]*sum{}
-	var law, comp, bearer string
-	var n int64
-	var amount payrun.Cents
-	_, err = pgx.ForEachRow(rows, []any{&law, &comp, &bearer, &n, &amount}, func() error {
-		key := "ohne Kontierungsregel"
-		kind, _ := booking.RequiredKinds(payrun.LinePayment, payrun.Component(comp))
-		if a, err := chart.Resolve(payrun.Law(law), payrun.Component(comp), payrun.CostBearer(bearer), kind); err == nil {
-			key = strings.TrimSpace(a.Account + " " + names[a.Account])
+	for _, g := range groups {
+		k, label := key(g)
+		if byKey[k] == nil {
+			byKey[k] = &sum{Key: k, Label: label}
 		}
-		if byKey[key] == nil {
-			byKey[key] = &sum{Key: key, Label: key}
-		}
-		byKey[key].Lines += n
-		byKey[key].Amount += amount
-		return nil
-	})
+		byKey[k].Lines += g.lines
+		byKey[k].Amount += g.amount
+	}
 	out := make([]sum, 0, len(byKey))
 	for _, s := range byKey {
 		out = append(out, *s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, err
+	return out
 }
 
 type signatureRow struct {
