@@ -27,7 +27,8 @@ type RunStart struct {
 }
 
 // RunCase is one case as BuildRun streams it to the builder: its decisions
-// (superseded ones included), the first month to compute, and what live runs
+// (superseded ones included; of the payees only channel and IBANs, the
+// rest is the export's), the first month to compute, and what live runs
 // paid for it.
 type RunCase struct {
 	CaseID string

@@ -38,21 +38,20 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			r                            decRow
-			validTo                      *int32
-			rent, heating                int64
-			payTo, iban, bic             *string
-			llName, llIBAN, llBIC, llRef *string
-			reclaim                      *string
-			offMonthly, offRemaining     *int64
-			persons                      []byte
-			law, channel                 string
-			validFrom                    int32
+			r                        decRow
+			validTo                  *int32
+			rent, heating            int64
+			payTo, iban, llIBAN      *string
+			reclaim                  *string
+			offMonthly, offRemaining *int64
+			persons                  []byte
+			law, channel             string
+			validFrom                int32
 		)
 		d := &r.d
 		if err := rows.Scan(&r.caseID, &r.from, &d.DecisionID, &d.Supersedes, &law, &validFrom, &validTo,
-			&rent, &heating, &payTo, &d.CountableIncome, &channel, &d.Payee.Name, &iban, &bic,
-			&llName, &llIBAN, &llBIC, &llRef, &reclaim, &offMonthly, &offRemaining, &persons); err != nil {
+			&rent, &heating, &payTo, &d.CountableIncome, &channel, &iban, &llIBAN,
+			&reclaim, &offMonthly, &offRemaining, &persons); err != nil {
 			return fmt.Errorf("scan decision: %w", err)
 		}
 		d.CaseID, d.Law, d.ValidFrom = r.caseID, payrun.Law(law), payrun.Date(validFrom)
@@ -67,9 +66,12 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 			}
 			d.Housing = h
 		}
-		d.Payee.Channel, d.Payee.IBAN, d.Payee.BIC = payrun.Channel(channel), orEmpty(iban), bic
+		// Names, BICs and the landlord's reference are not read: the
+		// calculation does not use them, the warnings need the IBANs only,
+		// and the export reads the payees itself (StreamExportPayees).
+		d.Payee.Channel, d.Payee.IBAN = payrun.Channel(channel), orEmpty(iban)
 		if llIBAN != nil {
-			d.Landlord = &payrun.Landlord{Name: orEmpty(llName), IBAN: *llIBAN, BIC: llBIC, Reference: orEmpty(llRef)}
+			d.Landlord = &payrun.Landlord{IBAN: *llIBAN}
 		}
 		if reclaim != nil && offMonthly != nil && offRemaining != nil {
 			d.Offset = &payrun.Offset{ReclaimID: *reclaim, Monthly: payrun.Cents(*offMonthly), Remaining: payrun.Cents(*offRemaining)}

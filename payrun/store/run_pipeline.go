@@ -151,8 +151,7 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1), d.decision_id, d.supersedes, d.law,
 		       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
 		       (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
-		       d.payee_channel, d.payee_name, d.payee_iban, d.payee_bic,
-		       d.landlord_name, d.landlord_iban, d.landlord_bic, d.landlord_reference,
+		       d.payee_channel, d.payee_iban, d.landlord_iban,
 		       d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
 		FROM cases c `+settledJoin+`
 		JOIN decisions d ON d.municipality = c.municipality AND d.case_id = c.case_id
