@@ -17,10 +17,12 @@ import (
 
 // Known values of the enumerated columns, in the payrun constants' order.
 var (
-	rawPayees  = []string{string(payrun.PayeeBeneficiary), string(payrun.PayeeLandlord)}
-	rawKinds   = []string{string(payrun.LinePayment), string(payrun.LineOverpayment)}
-	rawBearers = []string{string(payrun.BearerBund), string(payrun.BearerMunicipality), string(payrun.BearerFlueAG)}
-	rawComps   = func() (s []string) {
+	rawPayees   = []string{string(payrun.PayeeBeneficiary), string(payrun.PayeeLandlord)}
+	rawKinds    = []string{string(payrun.LinePayment), string(payrun.LineOverpayment)}
+	rawBearers  = []string{string(payrun.BearerBund), string(payrun.BearerMunicipality), string(payrun.BearerFlueAG)}
+	rawPayTo    = []string{string(payrun.PayToBeneficiary), string(payrun.PayToLandlord)}
+	rawChannels = []string{string(payrun.ChannelSEPA), string(payrun.ChannelCash), string(payrun.ChannelCard)}
+	rawComps    = func() (s []string) {
 		for _, c := range payrun.Components {
 			s = append(s, string(c))
 		}

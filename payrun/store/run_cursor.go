@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/payrun/payrun/payrun"
 )
@@ -14,6 +16,81 @@ type decRow struct {
 	caseID string
 	from   int32 // recompute_from as a Month, -1 when NULL
 	d      payrun.Decision
+}
+
+const nDecCols = 18
+
+// decCols names the columns of the run_decisions cursor (declareCursors),
+// for errors.
+var decCols = [nDecCols]string{"case_id", "from", "decision_id", "supersedes", "law", "valid_from", "valid_to", "rent",
+	"heating", "pay_to", "countable_income", "payee_channel", "payee_iban", "landlord_iban", "reclaim_id",
+	"offset_monthly", "offset_remaining", "persons"}
+
+// decodeDecision decodes one row of the run_decisions cursor from its raw
+// values into r (pgx's Scan would allocate every text column; the case id
+// of the previous row and the enumerations are not copied again).
+func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte, prevCase string, r *decRow) error {
+	if len(raw) != len(decCols) {
+		return fmt.Errorf("%d columns", len(raw))
+	}
+	var ints [nDecCols]int64
+	var null [nDecCols]bool
+	for _, i := range [...]int{1, 5, 6, 7, 8, 10, 15, 16} {
+		if raw[i] == nil {
+			null[i] = true
+			continue
+		}
+		v, err := rawInt(&fds[i], raw[i])
+		if err != nil {
+			return fmt.Errorf("column %s: %w", decCols[i], err)
+		}
+		ints[i] = v
+	}
+	for _, i := range [...]int{0, 1, 2, 4, 5, 7, 8, 10, 11, 17} {
+		if raw[i] == nil {
+			return fmt.Errorf("column %s: NULL", decCols[i])
+		}
+	}
+	d := &r.d
+	r.caseID = reuse(prevCase, raw[0])
+	r.from = int32(ints[1])
+	d.CaseID, d.DecisionID = r.caseID, string(raw[2])
+	if raw[3] != nil {
+		if err := tm.Scan(fds[3].DataTypeOID, fds[3].Format, raw[3], &d.Supersedes); err != nil {
+			return fmt.Errorf("decision %s: supersedes: %w", d.DecisionID, err)
+		}
+	}
+	d.Law, d.ValidFrom = payrun.Law(known(raw[4], rawLaws)), payrun.Date(ints[5])
+	if !null[6] {
+		t := payrun.Date(ints[6])
+		d.ValidTo = &t
+	}
+	if raw[9] != nil || ints[7] != 0 || ints[8] != 0 {
+		h := &payrun.Housing{Rent: payrun.Cents(ints[7]), Heating: payrun.Cents(ints[8]), PayTo: payrun.PayToBeneficiary}
+		if raw[9] != nil {
+			h.PayTo = payrun.PayTo(known(raw[9], rawPayTo))
+		}
+		d.Housing = h
+	}
+	d.CountableIncome = payrun.Cents(ints[10])
+	// Names, BICs and the landlord's reference are not read: the
+	// calculation does not use them, the warnings need the IBANs only, and
+	// the export reads the payees itself (StreamExportPayees).
+	d.Payee.Channel = payrun.Channel(known(raw[11], rawChannels))
+	if raw[12] != nil {
+		d.Payee.IBAN = string(raw[12])
+	}
+	if raw[13] != nil {
+		d.Landlord = &payrun.Landlord{IBAN: string(raw[13])}
+	}
+	if raw[14] != nil && !null[15] && !null[16] {
+		d.Offset = &payrun.Offset{ReclaimID: string(raw[14]), Monthly: payrun.Cents(ints[15]), Remaining: payrun.Cents(ints[16])}
+	}
+	var err error
+	if d.Persons, err = parsePersons(raw[17]); err != nil {
+		return fmt.Errorf("decision %s: persons: %w", d.DecisionID, err)
+	}
+	return nil
 }
 
 // decisionCursor reads the run_decisions cursor batch by batch and groups
@@ -36,51 +113,19 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 		return fmt.Errorf("fetch decisions: %w", err)
 	}
 	defer rows.Close()
+	fds := rows.FieldDescriptions()
+	if len(fds) != len(decCols) {
+		return fmt.Errorf("fetch decisions: %d columns, want %d", len(fds), len(decCols))
+	}
+	tm := c.tx.Conn().TypeMap()
+	var prevCase string
 	for rows.Next() {
-		var (
-			r                        decRow
-			validTo                  *int32
-			rent, heating            int64
-			payTo, iban, llIBAN      *string
-			reclaim                  *string
-			offMonthly, offRemaining *int64
-			persons                  []byte
-			law, channel             string
-			validFrom                int32
-		)
-		d := &r.d
-		if err := rows.Scan(&r.caseID, &r.from, &d.DecisionID, &d.Supersedes, &law, &validFrom, &validTo,
-			&rent, &heating, &payTo, &d.CountableIncome, &channel, &iban, &llIBAN,
-			&reclaim, &offMonthly, &offRemaining, &persons); err != nil {
-			return fmt.Errorf("scan decision: %w", err)
+		c.buf = append(c.buf, decRow{})
+		r := &c.buf[len(c.buf)-1]
+		if err := decodeDecision(tm, fds, rows.RawValues(), prevCase, r); err != nil {
+			return fmt.Errorf("fetch decisions: %w", err)
 		}
-		d.CaseID, d.Law, d.ValidFrom = r.caseID, payrun.Law(law), payrun.Date(validFrom)
-		if validTo != nil {
-			t := payrun.Date(*validTo)
-			d.ValidTo = &t
-		}
-		if payTo != nil || rent != 0 || heating != 0 {
-			h := &payrun.Housing{Rent: payrun.Cents(rent), Heating: payrun.Cents(heating), PayTo: payrun.PayToBeneficiary}
-			if payTo != nil {
-				h.PayTo = payrun.PayTo(*payTo)
-			}
-			d.Housing = h
-		}
-		// Names, BICs and the landlord's reference are not read: the
-		// calculation does not use them, the warnings need the IBANs only,
-		// and the export reads the payees itself (StreamExportPayees).
-		d.Payee.Channel, d.Payee.IBAN = payrun.Channel(channel), orEmpty(iban)
-		if llIBAN != nil {
-			d.Landlord = &payrun.Landlord{IBAN: *llIBAN}
-		}
-		if reclaim != nil && offMonthly != nil && offRemaining != nil {
-			d.Offset = &payrun.Offset{ReclaimID: *reclaim, Monthly: payrun.Cents(*offMonthly), Remaining: payrun.Cents(*offRemaining)}
-		}
-		var err error
-		if d.Persons, err = parsePersons(persons); err != nil {
-			return fmt.Errorf("decision %s: persons: %w", d.DecisionID, err)
-		}
-		c.buf = append(c.buf, r)
+		prevCase = r.caseID
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("fetch decisions: %w", err)
@@ -224,11 +269,4 @@ func addPaid(out []PaidAmount, p *PaidAmount) []PaidAmount {
 		}
 	}
 	return append(out, *p)
-}
-
-func orEmpty(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
