@@ -236,7 +236,7 @@ func journalRecords(ctx context.Context, tx pgx.Tx, municipality string, jr jour
 		return nil, fmt.Errorf("journal of run %d: no pages for lines %d–%d", jr.runID, firstLine, lastLine)
 	}
 	// "run_id + 0": the lines are found through their cases (index
-	// run_lines_netting), never by reading the whole run.
+	// run_case_lines_case), never by reading the whole run.
 	rows, err = tx.Query(ctx, journalLinesSQL+`l.case_id = ANY($3) AND l.run_id + 0 = $2`+journalOrderSQL,
 		municipality, jr.runID, cases)
 	if err != nil {
