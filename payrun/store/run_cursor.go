@@ -251,11 +251,7 @@ func sortPaid(out []PaidAmount) {
 		}
 		return a.ReclaimID < b.ReclaimID
 	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && less(&out[j], &out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	insertionSort(out, less)
 }
 
 // addPaid adds p to the entry of out with p's month, payee, component and

@@ -50,10 +50,14 @@ func digestLess(a, b *RunLine) bool {
 
 // sortLines sorts the lines of one case by less (a case has a handful of
 // lines: a stable insertion sort without allocation).
-func sortLines(lines []RunLine, less func(a, b *RunLine) bool) {
-	for i := 1; i < len(lines); i++ {
-		for j := i; j > 0 && less(&lines[j], &lines[j-1]); j-- {
-			lines[j], lines[j-1] = lines[j-1], lines[j]
+func sortLines(lines []RunLine, less func(a, b *RunLine) bool) { insertionSort(lines, less) }
+
+// insertionSort sorts the few elements of s by less, stably and without
+// allocating.
+func insertionSort[T any](s []T, less func(a, b *T) bool) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && less(&s[j], &s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
 }
