@@ -47,6 +47,7 @@ type benchResult struct {
 	Cases          int              `json:"cases"`
 	Municipalities int              `json:"municipalities"`
 	Workers        int              `json:"workers"`
+	Mode           string           `json:"mode"` // goroutines, or processes (--processes)
 	Period         string           `json:"period"`
 	Backlog        bool             `json:"backlog"`
 	Stages         []benchStage     `json:"stages"`
@@ -55,7 +56,10 @@ type benchResult struct {
 	Lines          int64            `json:"run_lines"`
 	Total          string           `json:"payments_total"`
 	Reconciled     bool             `json:"reconciled"`
-	Dir            string           `json:"dir,omitempty"` // kept with --keep
+	// Processes are the worker processes of --processes.
+	Processes   []benchProcess `json:"processes,omitempty"`
+	ProcessJobs int            `json:"process_jobs,omitempty"` // --process-jobs
+	Dir         string         `json:"dir,omitempty"`          // kept with --keep
 }
 
 // cmdBench is `payrun bench`: a scratch embedded database, N generated
@@ -73,19 +77,29 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	logSlow := fs.Int("log-slow", 0, "milliseconds: PostgreSQL logs statements slower than this in the server log (with --keep)")
 	backlog := fs.Bool("backlog", false, "compute every case from its first month (back pay since 2025) instead of the period only")
 	importOnly := fs.Bool("import-only", false, "stop after the import stage (no runs, signatures or exports)")
+	processes := fs.Bool("processes", false, "run creation and export by W `payrun worker` child processes through the scheduler (W = --workers) instead of W goroutines")
+	processJobs := fs.Int("process-jobs", 1, "with --processes: jobs each worker process runs at once (its --max-jobs)")
+	tick := fs.Duration("tick", 100*time.Millisecond, "with --processes: the workers' scheduler tick")
 	if err := fs.Parse(args); err != nil {
 		return badInput(err)
 	}
-	if *n < 1 || *k < 1 || *k > len(fixtures.MunicipalityKeys) || *workers < 1 {
-		return badInput(errors.New("usage: payrun bench --cases N (≥ 1) [--municipalities 1..6] [--workers W ≥ 1] [--keep]"))
+	if *n < 1 || *k < 1 || *k > len(fixtures.MunicipalityKeys) || *workers < 1 || *processJobs < 1 || *tick <= 0 {
+		return badInput(errors.New("usage: payrun bench --cases N (≥ 1) [--municipalities 1..6] [--workers W ≥ 1] [--processes [--process-jobs N ≥ 1] [--tick D]] [--keep]"))
+	}
+	if *processes && *cpuProfile != "" {
+		return badInput(errors.New("bench: --cpuprofile profiles the bench process, which does no run work with --processes"))
 	}
 	dir, err := os.MkdirTemp("", "payrun-bench-")
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	b := &bench{env: env, dir: dir, res: benchResult{Cases: *n, Municipalities: *k, Workers: *workers,
-		Period: benchPeriod.String(), Files: map[string]int64{}}}
+		Mode: "goroutines", Period: benchPeriod.String(), Files: map[string]int64{}}}
 	b.backlog, b.cpuProfile, b.logSlow, b.importOnly = *backlog, *cpuProfile, *logSlow, *importOnly
+	if *processes {
+		b.procs = &benchProcsConfig{jobs: *processJobs, tick: *tick}
+		b.res.Mode, b.res.ProcessJobs = "processes", *processJobs
+	}
 	err = b.run(ctx, *n, *k, *workers, *seed)
 	if stopErr := b.stop(ctx); err == nil {
 		err = stopErr
@@ -114,8 +128,11 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 type bench struct {
 	env     *Env
 	dir     string
+	srv     *pgserver.Server
 	db      *store.DB
 	started bool
+	// procs configures --processes; nil: goroutines.
+	procs   *benchProcsConfig
 	backlog bool
 	// importOnly stops after the import stage.
 	importOnly bool
@@ -162,6 +179,7 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		return fmt.Errorf("bench: start database: %w", err)
 	}
 	b.started = true
+	b.srv = srv
 	if b.logSlow > 0 {
 		conn, err := pgx.Connect(ctx, srv.AdminURL("postgres"))
 		if err != nil {
@@ -208,6 +226,10 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		if err != nil {
 			return fmt.Errorf("bench: steady state: %w", err)
 		}
+	}
+	b.res.Backlog = b.backlog
+	if b.procs != nil {
+		return b.runProcesses(ctx, keys, workers)
 	}
 
 	var (
@@ -291,9 +313,12 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 	b.stage(ctx, "export (Σ)", exp, txs)
 	b.stage(ctx, fmt.Sprintf("run path wall (%d workers)", workers), wall, lines)
 	b.res.RunPathSeconds = wall.Seconds()
-	b.res.Backlog = b.backlog
 	b.res.Lines = lines
-	return b.reconcile(ctx, exportDir, summaries, manifests)
+	dirs := make([]string, len(summaries))
+	for i, s := range summaries {
+		dirs[i] = filepath.Join(exportDir, s.Municipality)
+	}
+	return b.reconcile(ctx, dirs, summaries, manifests)
 }
 
 // benchUsers creates a checker and an approver without a payment limit
@@ -347,15 +372,16 @@ func benchImport(ctx context.Context, db *store.DB, n int, seed int64, keys []st
 // reconcile checks the bench's own results: per run, Σ pain.001 + cash =
 // Σ payment lines in the database = the run's total; the bookings CSV
 // balances, agrees with its control record and has the lines the manifest
-// and the stored journal (of the bookings pull API) say.
-func (b *bench) reconcile(ctx context.Context, dir string, ss []store.RunSummary, ms []export.Manifest) error {
+// and the stored journal (of the bookings pull API) say. Run ss[i] was
+// exported to dirs[i] with manifest ms[i].
+func (b *bench) reconcile(ctx context.Context, dirs []string, ss []store.RunSummary, ms []export.Manifest) error {
 	var total payrun.Cents
 	var problems []string
 	for i, s := range ss {
-		m := ms[i]
+		m, dir := ms[i], dirs[i]
 		var files payrun.Cents
 		for _, f := range m.Files {
-			fi, err := os.Stat(filepath.Join(dir, s.Municipality, f.Name))
+			fi, err := os.Stat(filepath.Join(dir, f.Name))
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
@@ -368,7 +394,7 @@ func (b *bench) reconcile(ctx context.Context, dir string, ss []store.RunSummary
 				}
 				files += c
 			case export.KindBookings:
-				debit, credit, lines, err := sumBookings(filepath.Join(dir, s.Municipality, f.Name))
+				debit, credit, lines, err := sumBookings(filepath.Join(dir, f.Name))
 				if err != nil {
 					return err
 				}
@@ -476,8 +502,12 @@ func sumBookings(name string) (debit, credit payrun.Cents, lines int64, err erro
 }
 
 // peakRSSMiB is the process's peak resident set (VmHWM), 0 when unknown.
-func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func peakRSSMiB() float64 { return vmHWM("/proc/self/status") }
+
+// vmHWM reads the peak resident set (VmHWM) in MiB from a /proc/PID/status
+// file, 0 when unknown.
+func vmHWM(status string) float64 {
+	b, err := os.ReadFile(status)
 	if err != nil {
 		return 0
 	}
@@ -500,13 +530,21 @@ func (b *bench) text() string {
 	if r.Backlog {
 		mode = "backlog: every month since each case's start"
 	}
-	fmt.Fprintf(&s, "bench: %d cases, %d municipalities, %d workers, period %s, %s\n", r.Cases, r.Municipalities, r.Workers, r.Period, mode)
+	workers := fmt.Sprintf("%d workers", r.Workers)
+	if r.Mode == "processes" {
+		workers = fmt.Sprintf("%d worker processes (%d jobs each at once)", r.Workers, r.ProcessJobs)
+	}
+	fmt.Fprintf(&s, "bench: %d cases, %d municipalities, %s, period %s, %s\n", r.Cases, r.Municipalities, workers, r.Period, mode)
 	fmt.Fprintf(&s, "  %-36s %9s %11s %12s %12s %10s\n", "stage", "wall s", "rows", "rows/s", "peak RSS MiB", "DB MiB")
 	for _, st := range r.Stages {
 		fmt.Fprintf(&s, "  %-36s %9.2f %11d %12.0f %12.1f %10.1f\n", st.Name, st.Seconds, st.Rows, st.RowsPerSec, st.PeakRSSMiB, st.DBSizeMiB)
 	}
 	for _, k := range []string{export.KindPain001, export.KindCash, export.KindBookings, export.KindBookingsJSON} {
 		fmt.Fprintf(&s, "  files %-14s %12d bytes\n", k, r.Files[k])
+	}
+	for _, p := range r.Processes {
+		fmt.Fprintf(&s, "  worker %s (pid %d): %d runs created (%.2f s), %d exported (%.2f s), %d jobs, peak RSS %.1f MiB\n",
+			p.Instance, p.PID, p.RunsCreated, p.CreateSeconds, p.RunsExported, p.ExportSeconds, p.Jobs, p.PeakRSSMiB)
 	}
 	fmt.Fprintf(&s, "  run lines %d, payments %s, reconciled: %v", r.Lines, r.Total, r.Reconciled)
 	if r.Dir != "" {

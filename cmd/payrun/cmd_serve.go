@@ -34,6 +34,7 @@ type serveConfig struct {
 	Tick     time.Duration
 	Lease    time.Duration
 	Shutdown time.Duration // bound for running jobs after SIGTERM
+	MaxJobs  int           // --max-jobs: jobs this instance runs at once
 	Instance string
 	// Fake clock for tests and demos: PAYRUN_FAKE_NOW (RFC 3339) is the
 	// time at start; it advances PAYRUN_FAKE_SPEED (default 1) times as
@@ -57,12 +58,16 @@ func (env *Env) parseServeFlags(name string, args []string, withAddr bool) (serv
 	fs.DurationVar(&c.Lease, "lease", scheduler.DefaultLease, "job lease: a job of a dead instance is retried after it")
 	fs.DurationVar(&c.Shutdown, "shutdown-timeout", scheduler.DefaultShutdownTimeout, "how long running jobs may finish after SIGTERM")
 	fs.StringVar(&c.Instance, "instance", "", "instance name in the job table (default host-pid-random)")
+	fs.IntVar(&c.MaxJobs, "max-jobs", scheduler.DefaultMaxConcurrent, "jobs this instance runs at once")
 	fs.StringVar(&c.ExportDir, "export-dir", filepath.Join(env.Home, "out"), "export directory: files go to DIR/<municipality>/<run>")
 	if err := fs.Parse(args); err != nil {
 		return c, badInput(err)
 	}
 	if fs.NArg() > 0 {
 		return c, badInput(fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0)))
+	}
+	if c.MaxJobs < 1 {
+		return c, badInput(fmt.Errorf("%s: --max-jobs %d: want at least 1", name, c.MaxJobs))
 	}
 	if v := env.Getenv("PAYRUN_FAKE_NOW"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
@@ -123,6 +128,7 @@ func serve(ctx context.Context, env *Env, c serveConfig, db *store.DB, actions s
 	s, err := scheduler.New(scheduler.Config{
 		DB: db, Log: env.Log, NowFunc: c.nowFunc(), Actions: actions, Calendar: bankday.Calendar{NRW: true},
 		Registerer: reg, InstanceID: c.Instance, Lease: c.Lease, TickInterval: c.Tick, ShutdownTimeout: c.Shutdown,
+		MaxConcurrent: c.MaxJobs,
 	})
 	if err != nil {
 		return err

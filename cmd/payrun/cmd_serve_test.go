@@ -22,10 +22,19 @@ import (
 )
 
 // TestMain turns the test binary into a `payrun worker` with test job
-// bodies when PAYRUN_TEST_WORKER is set (see TestWorkersRunEachJobOnce).
+// bodies when PAYRUN_TEST_WORKER is set (see TestWorkersRunEachJobOnce),
+// and into payrun itself (or a worker that fails at start) when
+// PAYRUN_TEST_MAIN is set (see TestBenchProcesses).
 func TestMain(m *testing.M) {
 	if os.Getenv("PAYRUN_TEST_WORKER") == "1" {
 		os.Exit(testWorkerMain())
+	}
+	switch os.Getenv("PAYRUN_TEST_MAIN") { // the children of bench --processes (cmd_bench_test.go)
+	case "1":
+		os.Exit(testPayrunMain())
+	case "fail":
+		fmt.Fprintln(os.Stderr, "test worker: failing at start as told")
+		os.Exit(exitFailure)
 	}
 	os.Exit(m.Run())
 }
