@@ -122,19 +122,26 @@ func (b *bench) exec(ctx context.Context, sql string, args ...any) error {
 }
 
 // prepareSchedules gives every municipality a disabled schedule of each
-// job kind, so that the workers plan nothing of their own defaults: the
-// bench enables the monthly runs once the workers are up (due at once:
-// last planned a minute before the workers' clock starts) and each export
-// schedule (every minute) once that municipality's run is released.
+// job kind, so that the workers plan nothing of their own defaults, all
+// last planned a day and a minute before the workers' clock starts. The
+// bench enables the monthly runs (02:00 daily: due at once) once the
+// workers are up, and a municipality's export schedule once its run is
+// released. That schedule is 03:00 of the day before the clock's start,
+// yearly: one missed occurrence, which the scheduler plans once (catch-up)
+// however long the bench takes. (A more frequent export schedule lets two
+// export jobs of one municipality overlap on two workers; export.Run does
+// not support concurrent exports into one directory.)
 func (b *bench) prepareSchedules(ctx context.Context, start time.Time) error {
+	eve := start.AddDate(0, 0, -1)
+	exportSpec := fmt.Sprintf("0 3 %d %d *", eve.Day(), int(eve.Month()))
 	err := b.exec(ctx, `INSERT INTO schedules (municipality, kind, spec, enabled, business_days, last_planned_at)
 		SELECT m.key, k.kind, k.spec, false, k.days, $1 FROM municipalities m,
-			(VALUES ('monthly_run', $2, $3::int), ('supplementary_run', $4, 0), ('export', '* * * * *', 0), ('reminders', $5, 0)) AS k(kind, spec, days)
+			(VALUES ('monthly_run', $2, $3::int), ('supplementary_run', $4, 0), ('export', $5, 0), ('reminders', $6, 0)) AS k(kind, spec, days)
 		WHERE m.kind = 'municipality'
 		ON CONFLICT (municipality, kind) DO UPDATE SET spec = EXCLUDED.spec, enabled = false,
 			business_days = EXCLUDED.business_days, last_planned_at = EXCLUDED.last_planned_at`,
-		start.Add(-time.Minute), scheduler.DefaultMonthlyRunSpec, scheduler.DefaultMonthlyRunLeadDays,
-		scheduler.DefaultSupplementarySpec, scheduler.DefaultRemindersSpec)
+		eve.Add(-time.Minute), scheduler.DefaultMonthlyRunSpec, scheduler.DefaultMonthlyRunLeadDays,
+		scheduler.DefaultSupplementarySpec, exportSpec, scheduler.DefaultRemindersSpec)
 	if err != nil {
 		return fmt.Errorf("bench: schedules: %w", err)
 	}
@@ -383,16 +390,14 @@ func (b *bench) benchRuns(ctx context.Context, keys []string) ([]benchRun, error
 }
 
 // signAndRelease gives run r its two signatures and enables its
-// municipality's export schedule: due at once (last planned two minutes
-// ago, before any of the workers' clocks), then every minute.
+// municipality's export schedule (see prepareSchedules).
 func (b *bench) signAndRelease(ctx context.Context, r benchRun, clock func() time.Time) error {
 	for _, login := range []string{"checker", "approver"} {
 		if _, err := runs.Sign(ctx, b.db, benchToken(r.municipality, login), r.id, fmt.Sprintf("%x", r.digest), clock()); err != nil {
 			return fmt.Errorf("bench: sign run %d of %s as %s: %w", r.id, r.municipality, login, err)
 		}
 	}
-	err := b.exec(ctx, `UPDATE schedules SET enabled = true, last_planned_at = $2 WHERE municipality = $1 AND kind = 'export'`,
-		r.municipality, clock().Add(-2*time.Minute))
+	err := b.exec(ctx, `UPDATE schedules SET enabled = true WHERE municipality = $1 AND kind = 'export'`, r.municipality)
 	if err != nil {
 		return fmt.Errorf("bench: enable export of %s: %w", r.municipality, err)
 	}
