@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -25,6 +26,7 @@ type publisher struct {
 	dir     string
 	pending []*pubFile // written and synced, not yet renamed
 	renamed []string   // final paths renamed by this publisher
+	unlock  func()     // releases the directory lock
 }
 
 // pubFile is one file being written: bytes go through a buffer into the
@@ -39,22 +41,40 @@ type pubFile struct {
 	bytes int64
 }
 
-// newPublisher creates dir if needed and removes stale temp files of
-// earlier, interrupted exports.
-func newPublisher(dir string) (*publisher, error) {
+// newPublisher creates dir if needed, locks it against other exports
+// (lockDir; release with close) and removes stale temp files of earlier,
+// interrupted exports.
+func newPublisher(ctx context.Context, dir string) (*publisher, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("export: output directory: %w", err)
 	}
-	stale, err := filepath.Glob(filepath.Join(dir, tmpPrefix+"*"))
+	unlock, err := lockDir(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("export: output directory: %w", err)
+		return nil, err
 	}
-	for _, p := range stale {
-		if err := os.Remove(p); err != nil {
-			return nil, fmt.Errorf("export: remove stale temp file: %w", err)
+	p := &publisher{dir: dir, unlock: unlock}
+	if err := p.removeStale(); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// close releases the directory lock.
+func (p *publisher) close() { p.unlock() }
+
+// removeStale removes the temp files of earlier, interrupted exports.
+func (p *publisher) removeStale() error {
+	stale, err := filepath.Glob(filepath.Join(p.dir, tmpPrefix+"*"))
+	if err != nil {
+		return fmt.Errorf("export: output directory: %w", err)
+	}
+	for _, name := range stale {
+		if err := os.Remove(name); err != nil {
+			return fmt.Errorf("export: remove stale temp file: %w", err)
 		}
 	}
-	return &publisher{dir: dir}, nil
+	return nil
 }
 
 // create starts the file name (a plain file name, no directories).

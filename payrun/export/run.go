@@ -93,9 +93,10 @@ func Run(ctx context.Context, db *store.DB, runID int64, outDir string, opts Opt
 		return Manifest{}, fmt.Errorf("export: run %d has no release signature: %w", runID, payrun.ErrRunState)
 	}
 	x.exec = executionDate(&x.run)
-	if x.pub, err = newPublisher(outDir); err != nil {
+	if x.pub, err = newPublisher(ctx, outDir); err != nil {
 		return Manifest{}, err
 	}
+	defer x.pub.close()
 	defer func() {
 		if err != nil {
 			if aerr := x.pub.abort(); aerr != nil {
