@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"time"
 	"unicode/utf8"
 
 	"github.com/payrun/payrun/payrun"
@@ -61,9 +60,18 @@ func (s *jsonScan) peek(c byte) bool {
 
 // str reads a string without escapes or control characters.
 func (s *jsonScan) str() string {
+	v := s.strBytes()
+	if !s.ok {
+		return ""
+	}
+	return string(v)
+}
+
+// strBytes is str without a copy: the bytes are the input's.
+func (s *jsonScan) strBytes() []byte {
 	if !s.byte('"') {
 		s.ok = false
-		return ""
+		return nil
 	}
 	start := s.i
 	for s.i < len(s.b) {
@@ -75,15 +83,15 @@ func (s *jsonScan) str() string {
 			if !utf8.Valid(v) {
 				s.ok = false
 			}
-			return string(v)
+			return v
 		case c == '\\' || c < 0x20:
 			s.ok = false
-			return ""
+			return nil
 		}
 		s.i++
 	}
 	s.ok = false
-	return ""
+	return nil
 }
 
 // uint reads a small non-negative integer without sign, fraction or exponent.
@@ -101,8 +109,9 @@ func (s *jsonScan) uint() int {
 	return n
 }
 
-// object calls field for every key of an object.
-func (s *jsonScan) object(field func(key string)) {
+// object calls field for every key of an object (the key's bytes are the
+// input's).
+func (s *jsonScan) object(field func(key []byte)) {
 	if !s.byte('{') {
 		s.ok = false
 		return
@@ -111,7 +120,7 @@ func (s *jsonScan) object(field func(key string)) {
 		return
 	}
 	for s.ok {
-		key := s.str()
+		key := s.strBytes()
 		if !s.byte(':') {
 			s.ok = false
 			return
@@ -157,7 +166,7 @@ func fastPersons(b []byte) ([]payrun.Person, bool) {
 	ps = []payrun.Person{}
 	s.array(func() {
 		var p payrun.Person
-		s.object(func(key string) { s.personField(&p, key) })
+		s.object(func(key []byte) { s.personField(&p, key) })
 		ps = append(ps, p)
 	})
 	s.ws()
@@ -167,26 +176,30 @@ func fastPersons(b []byte) ([]payrun.Person, bool) {
 	return ps, true
 }
 
-func (s *jsonScan) personField(p *payrun.Person, key string) {
+func (s *jsonScan) personField(p *payrun.Person, key []byte) {
 	var err error
-	switch key {
+	switch string(key) {
 	case "person_id":
 		p.PersonID = s.str()
 	case "name":
 		p.Name = s.str()
 	case "birth_date":
-		p.BirthDate, err = parseDate(s.str())
+		v := s.strBytes()
+		var ok bool
+		if p.BirthDate, ok = parseDateBytes(v); !ok {
+			p.BirthDate, err = payrun.ParseDate(string(v))
+		}
 	case "needs_level":
 		p.NeedsLevel = s.uint()
 	case "fixed_amount":
 		var c payrun.Cents
-		c, err = payrun.ParseCents(s.str())
+		c, err = payrun.ParseCentsBytes(s.strBytes())
 		p.FixedAmount = &c
 	case "extra_needs":
 		p.ExtraNeeds = []payrun.ExtraNeed{}
 		s.array(func() {
 			var e payrun.ExtraNeed
-			s.object(func(key string) { s.extraField(&e, key) })
+			s.object(func(key []byte) { s.extraField(&e, key) })
 			p.ExtraNeeds = append(p.ExtraNeeds, e)
 		})
 	default:
@@ -197,9 +210,9 @@ func (s *jsonScan) personField(p *payrun.Person, key string) {
 	}
 }
 
-func (s *jsonScan) extraField(e *payrun.ExtraNeed, key string) {
+func (s *jsonScan) extraField(e *payrun.ExtraNeed, key []byte) {
 	var err error
-	switch key {
+	switch string(key) {
 	case "kind":
 		e.Kind = payrun.ExtraNeedKind(s.str())
 	case "percent":
@@ -212,41 +225,4 @@ func (s *jsonScan) extraField(e *payrun.ExtraNeed, key string) {
 	if err != nil {
 		s.ok = false
 	}
-}
-
-// parseDate is payrun.ParseDate with a fast path for YYYY-MM-DD.
-func parseDate(v string) (payrun.Date, error) {
-	if len(v) == 10 && v[4] == '-' && v[7] == '-' {
-		y, ok1 := digits(v[0:4])
-		m, ok2 := digits(v[5:7])
-		d, ok3 := digits(v[8:10])
-		if ok1 && ok2 && ok3 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m) {
-			return payrun.NewDate(y, time.Month(m), d), nil
-		}
-	}
-	return payrun.ParseDate(v)
-}
-
-func digits(v string) (int, bool) {
-	n := 0
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(v[i]-'0')
-	}
-	return n, true
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
