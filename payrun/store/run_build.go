@@ -405,40 +405,19 @@ type payRow struct {
 	iban   *string
 }
 
-// paySource feeds a batch's pay rows to CopyFrom.
-type paySource struct {
-	rows []payRow
-	i    int
-	vals [4]any
-}
-
-func (s *paySource) Next() bool { s.i++; return s.i < len(s.rows) }
-func (s *paySource) Err() error { return nil }
-func (s *paySource) Values() ([]any, error) {
-	r := &s.rows[s.i]
-	s.vals = [4]any{r.caseID, string(r.payee), int64(r.amount), r.iban}
-	return s.vals[:], nil
-}
-
-// copyPay stages a batch's pay rows in the transaction's run_pay table.
-func (bt *buildTx) copyPay(ctx context.Context, pay []payRow) error {
-	if len(pay) == 0 {
-		return nil
-	}
-	if _, err := bt.tx.CopyFrom(ctx, pgx.Identifier{"run_pay"}, []string{"case_id", "payee_role", "cents", "iban"},
-		&paySource{rows: pay, i: -1}); err != nil {
-		return fmt.Errorf("copy pay rows: %w", err)
-	}
-	return nil
-}
-
 // insertLinesSQL writes one batch of cases' packed lines (migration 0095)
 // from column arrays. COPY FROM is refused on a table with row-level
 // security, and a staging table costs a second write and read; arrays go
 // straight in.
-const insertLinesSQL = `INSERT INTO run_case_lines (municipality, run_id, case_id, first_month, last_month, line_count, lines)
-SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.first_day, DATE '1970-01-01' + u.last_day, u.n, u.lines
-FROM unnest($3::text[], $4::int[], $5::int[], $6::int[], $7::text[]) AS u(case_id, first_day, last_day, n, lines)`
+// The batch's pay rows go into the run_pay staging table in the same
+// statement (one round trip per batch).
+const insertLinesSQL = `WITH lines AS (
+    INSERT INTO run_case_lines (municipality, run_id, case_id, first_month, last_month, line_count, lines)
+    SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.first_day, DATE '1970-01-01' + u.last_day, u.n, u.lines
+    FROM unnest($3::text[], $4::int[], $5::int[], $6::int[], $7::text[]) AS u(case_id, first_day, last_day, n, lines)
+)
+INSERT INTO run_pay (case_id, payee_role, cents, iban)
+SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[])`
 
 // lineColumns holds one batch of cases' packed lines as column arrays for
 // insertLinesSQL.
@@ -446,6 +425,22 @@ type lineColumns struct {
 	caseID, lines      []string
 	first, last, count []int32
 	buf                []byte
+	// the batch's pay rows
+	payCase, payRole []string
+	payCents         []int64
+	payIBAN          []*string
+}
+
+// setPay sets the pay row columns from pay.
+func (c *lineColumns) setPay(pay []payRow) {
+	c.payCase, c.payRole, c.payCents, c.payIBAN = c.payCase[:0], c.payRole[:0], c.payCents[:0], c.payIBAN[:0]
+	for i := range pay {
+		r := &pay[i]
+		c.payCase = append(c.payCase, r.caseID)
+		c.payRole = append(c.payRole, string(r.payee))
+		c.payCents = append(c.payCents, int64(r.amount))
+		c.payIBAN = append(c.payIBAN, r.iban)
+	}
 }
 
 // reset packs lines (consecutive lines of a case together, as the builder
@@ -485,16 +480,13 @@ func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes
 	if err := c.reset(lb.lines); err != nil {
 		return err
 	}
+	c.setPay(lb.pay)
 	st.lap("encode lines")
 	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.first, c.last,
-		c.count, c.lines); err != nil {
+		c.count, c.lines, c.payCase, c.payRole, c.payCents, c.payIBAN); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
-	st.lap("insert lines")
-	if err := bt.copyPay(ctx, lb.pay); err != nil {
-		return err
-	}
-	st.lap("stage pay")
+	st.lap("insert lines and pay rows")
 	if bt.opts.AfterBatchFunc != nil {
 		bt.opts.AfterBatchFunc(lb.upTo)
 	}
