@@ -136,3 +136,46 @@ func FuzzUnpackLines(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPackLines: packing a case's lines for run_case_lines (the Go
+// side of line writing), per case of 3 lines.
+func BenchmarkPackLines(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cases := make([][]RunLine, 1000)
+	for i := range cases {
+		cases[i] = randomLines(r, "UNN-B-000001", 3)
+		sortLines(cases[i], digestLess)
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		var err error
+		if buf, _, _, err = packLines(buf[:0], cases[i%len(cases)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUnpackLines: reading a packed case back (the export's, the
+// netting cursor's and the digest check's side), per case of 3 lines.
+func BenchmarkUnpackLines(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	texts := make([][]byte, 1000)
+	for i := range texts {
+		lines := randomLines(r, "UNN-B-000001", 3)
+		sortLines(lines, digestLess)
+		text, _, _, err := packLines(nil, lines)
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts[i] = text
+	}
+	var out []RunLine
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		var err error
+		if out, err = unpackLines("UNN-B-000001", texts[i%len(texts)], out[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
