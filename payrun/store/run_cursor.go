@@ -11,7 +11,7 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
-// decRow is one row of the run_decisions cursor.
+// decRow is one row of decisionsSQL.
 type decRow struct {
 	caseID string
 	from   int32 // recompute_from as a Month, -1 when NULL
@@ -20,13 +20,12 @@ type decRow struct {
 
 const nDecCols = 18
 
-// decCols names the columns of the run_decisions cursor (declareCursors),
-// for errors.
+// decCols names the columns of decisionsSQL, for errors.
 var decCols = [nDecCols]string{"case_id", "from", "decision_id", "supersedes", "law", "valid_from", "valid_to", "rent",
 	"heating", "pay_to", "countable_income", "payee_channel", "payee_iban", "landlord_iban", "reclaim_id",
 	"offset_monthly", "offset_remaining", "persons"}
 
-// decodeDecision decodes one row of the run_decisions cursor from its raw
+// decodeDecision decodes one row of decisionsSQL from its raw
 // values into r (pgx's Scan would allocate every text column; the case id
 // of the previous row and the enumerations are not copied again).
 func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte, prevCase string, r *decRow) error {
@@ -93,29 +92,75 @@ func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte,
 	return nil
 }
 
-// decisionCursor reads the run_decisions cursor batch by batch and groups
-// its rows by case.
+// decisionsSQL reads the decisions of a batch of cases ($2, in case
+// order, with the first month to compute of each, $3) in case order, then
+// valid_from and decision id.
+const decisionsSQL = `
+SELECT x.case_id, x.from_month, d.decision_id, d.supersedes, d.law,
+       (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
+       (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
+       d.payee_channel, d.payee_iban, d.landlord_iban,
+       d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
+FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS x(case_id, from_month, ord)
+JOIN decisions d ON d.municipality = $1 AND d.case_id = x.case_id
+ORDER BY x.ord, d.valid_from, d.decision_id COLLATE "C"`
+
+// decisionCursor reads the run_cases cursor batch by batch, and the
+// decisions of each batch of cases (decisionsSQL).
 type decisionCursor struct {
-	tx    pgx.Tx
-	batch int
-	buf   []decRow
-	pos   int
-	done  bool
+	tx           pgx.Tx
+	municipality string
+	batch        int
+	buf          []decRow
+	pos          int
+	done         bool
+	ids          []string
+	froms        []int32
 }
 
+// nextCases fetches the next batch of cases to compute into c.ids and
+// c.froms; done when the cursor is exhausted.
+func (c *decisionCursor) nextCases(ctx context.Context) error {
+	c.ids, c.froms = c.ids[:0], c.froms[:0]
+	rows, err := c.tx.Query(ctx, fmt.Sprintf("FETCH %d FROM run_cases", c.batch))
+	if err != nil {
+		return fmt.Errorf("fetch cases: %w", err)
+	}
+	var id string
+	var from int32
+	if _, err := pgx.ForEachRow(rows, []any{&id, &from}, func() error {
+		c.ids, c.froms = append(c.ids, id), append(c.froms, from)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("fetch cases: %w", err)
+	}
+	if len(c.ids) < c.batch {
+		c.done = true
+	}
+	return nil
+}
+
+// fill reads the decisions of the next batch of cases into c.buf (empty
+// at the end, or when no case of the batch has a decision).
 func (c *decisionCursor) fill(ctx context.Context) error {
 	c.buf, c.pos = c.buf[:0], 0
 	if c.done {
 		return nil
 	}
-	rows, err := c.tx.Query(ctx, fmt.Sprintf("FETCH %d FROM run_decisions", c.batch))
+	if err := c.nextCases(ctx); err != nil {
+		return err
+	}
+	if len(c.ids) == 0 {
+		return nil
+	}
+	rows, err := c.tx.Query(ctx, decisionsSQL, c.municipality, c.ids, c.froms)
 	if err != nil {
-		return fmt.Errorf("fetch decisions: %w", err)
+		return fmt.Errorf("read decisions: %w", err)
 	}
 	defer rows.Close()
 	fds := rows.FieldDescriptions()
 	if len(fds) != len(decCols) {
-		return fmt.Errorf("fetch decisions: %d columns, want %d", len(fds), len(decCols))
+		return fmt.Errorf("read decisions: %d columns, want %d", len(fds), len(decCols))
 	}
 	tm := c.tx.Conn().TypeMap()
 	var prevCase string
@@ -123,47 +168,35 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 		c.buf = append(c.buf, decRow{})
 		r := &c.buf[len(c.buf)-1]
 		if err := decodeDecision(tm, fds, rows.RawValues(), prevCase, r); err != nil {
-			return fmt.Errorf("fetch decisions: %w", err)
+			return fmt.Errorf("read decisions: %w", err)
 		}
 		prevCase = r.caseID
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("fetch decisions: %w", err)
-	}
-	if len(c.buf) < c.batch {
-		c.done = true
+		return fmt.Errorf("read decisions: %w", err)
 	}
 	return nil
 }
 
-// nextCase fills rc with the next case's decisions; false at the end.
+// nextCase fills rc with the next case's decisions; false at the end. A
+// batch holds every decision of its cases.
 func (c *decisionCursor) nextCase(ctx context.Context, rc *RunCase) (bool, error) {
-	if c.pos >= len(c.buf) {
+	for c.pos >= len(c.buf) {
+		if c.done {
+			return false, nil
+		}
 		if err := c.fill(ctx); err != nil {
 			return false, err
-		}
-		if len(c.buf) == 0 {
-			return false, nil
 		}
 	}
 	first := &c.buf[c.pos]
 	rc.CaseID, rc.From = first.caseID, payrun.Month(first.from)
 	rc.Decisions = rc.Decisions[:0]
-	for {
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID == rc.CaseID {
-			rc.Decisions = append(rc.Decisions, c.buf[c.pos].d)
-			c.pos++
-		}
-		if c.pos < len(c.buf) || c.done {
-			return true, nil
-		}
-		if err := c.fill(ctx); err != nil {
-			return false, err
-		}
-		if len(c.buf) == 0 {
-			return true, nil
-		}
+	for c.pos < len(c.buf) && c.buf[c.pos].caseID == rc.CaseID {
+		rc.Decisions = append(rc.Decisions, c.buf[c.pos].d)
+		c.pos++
 	}
+	return true, nil
 }
 
 type paidRow struct {
