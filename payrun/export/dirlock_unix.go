@@ -4,11 +4,11 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
+
+	"github.com/payrun/payrun/payrun/flock"
 )
 
 // lockDir takes an exclusive lock on the directory dir (flock on the
@@ -21,20 +21,12 @@ func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("export: lock output directory: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil // closing releases the lock
+	if err := flock.Lock(ctx, f, 50*time.Millisecond); err != nil {
+		_ = f.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("export: waiting for another export into %s: %w", dir, err)
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("export: lock output directory: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("export: waiting for another export into %s: %w", dir, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+		return nil, fmt.Errorf("export: lock output directory: %w", err)
 	}
+	return func() { _ = f.Close() }, nil // closing releases the lock
 }

@@ -2,11 +2,11 @@ package pgserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
+
+	"github.com/payrun/payrun/payrun/flock"
 )
 
 // lockFile takes an exclusive flock on path, waiting until ctx is done.
@@ -17,20 +17,12 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgserver: lock: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil
+	if err := flock.Lock(ctx, f, 20*time.Millisecond); err != nil {
+		_ = f.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("pgserver: waiting for lock %s: %w", path, err)
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("pgserver: lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("pgserver: waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return nil, fmt.Errorf("pgserver: lock %s: %w", path, err)
 	}
+	return func() { _ = f.Close() }, nil
 }
