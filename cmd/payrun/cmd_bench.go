@@ -73,7 +73,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	workers := fs.Int("workers", 1, "municipalities computed and exported concurrently")
 	keep := fs.Bool("keep", false, "keep the scratch database and files (else deleted)")
 	seed := fs.Int64("seed", 1, "seed of the generator")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export; with --import-only: of the import) to this file")
 	logSlow := fs.Int("log-slow", 0, "milliseconds: PostgreSQL logs statements slower than this in the server log (with --keep)")
 	backlog := fs.Bool("backlog", false, "compute every case from its first month (back pay since 2025) instead of the period only")
 	importOnly := fs.Bool("import-only", false, "stop after the import stage (no runs, signatures or exports)")
@@ -206,6 +206,13 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 	}
 	b.stage(ctx, "setup", time.Since(start), 0)
 
+	if b.importOnly && b.cpuProfile != "" {
+		stop, err := startCPUProfile(b.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	start = time.Now()
 	imp, err := benchImport(ctx, b.db, n, seed, keys)
 	if err != nil {
@@ -247,15 +254,11 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		add               = func(d *time.Duration, t time.Duration) { mu.Lock(); *d += t; mu.Unlock() }
 	)
 	if b.cpuProfile != "" {
-		f, err := os.Create(b.cpuProfile)
+		stop, err := startCPUProfile(b.cpuProfile)
 		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	for range workers {
 		wg.Add(1)
@@ -339,6 +342,19 @@ func benchUsers(ctx context.Context, db *store.DB, keys []string) error {
 		}
 	}
 	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func benchToken(m, role string) string { return "bench-" + m + "-" + role }
