@@ -3,6 +3,8 @@ package payrun
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 )
 
 // MaxIDLength is the longest decision_id, case_id or reclaim_id accepted:
@@ -61,10 +63,11 @@ func (d *Decision) Validate() []*FieldError {
 		v.add("valid_to", d.ValidTo.String(), errors.New("before valid_from"))
 	}
 	for i, s := range d.Supersedes {
-		f := fmt.Sprintf("supersedes[%d]", i)
-		v.id(f, s)
+		if !ValidID(s) {
+			v.add(indexed("supersedes", i, ""), s, ErrIDCharset)
+		}
 		if s == d.DecisionID {
-			v.add(f, s, errors.New("a decision cannot supersede itself"))
+			v.add(indexed("supersedes", i, ""), s, errors.New("a decision cannot supersede itself"))
 		}
 	}
 	v.persons(d)
@@ -106,70 +109,78 @@ func (v *validator) nonNegative(field string, c Cents) {
 	}
 }
 
+// indexed is the name of field of element i of list ("persons[2].name");
+// built only for errors (Validate runs for every imported line).
+func indexed(list string, i int, field string) string {
+	return list + "[" + strconv.Itoa(i) + "]" + field
+}
+
 func (v *validator) persons(d *Decision) {
 	if len(d.Persons) == 0 {
 		v.add("persons", "", errors.New("at least one person required"))
 	}
-	seen := make(map[string]bool, len(d.Persons))
 	for i, p := range d.Persons {
-		f := fmt.Sprintf("persons[%d]", i)
-		v.require(f+".person_id", p.PersonID)
-		if seen[p.PersonID] && p.PersonID != "" {
-			v.add(f+".person_id", p.PersonID, errors.New("duplicate person_id"))
+		if p.PersonID == "" {
+			v.add(indexed("persons", i, ".person_id"), "", ErrRequired)
 		}
-		seen[p.PersonID] = true
-		v.require(f+".name", p.Name)
+		if p.PersonID != "" && slices.ContainsFunc(d.Persons[:i], func(q Person) bool { return q.PersonID == p.PersonID }) {
+			v.add(indexed("persons", i, ".person_id"), p.PersonID, errors.New("duplicate person_id"))
+		}
+		if p.Name == "" {
+			v.add(indexed("persons", i, ".name"), "", ErrRequired)
+		}
 		if p.BirthDate < earliestDate || (d.ValidTo != nil && p.BirthDate > *d.ValidTo) {
-			v.add(f+".birth_date", p.BirthDate.String(), errors.New("missing or implausible"))
+			v.add(indexed("persons", i, ".birth_date"), p.BirthDate.String(), errors.New("missing or implausible"))
 		}
-		v.needs(d.Law, f, p)
+		v.needs(d.Law, i, p)
 		for j, e := range p.ExtraNeeds {
-			v.extraNeed(d.Law, fmt.Sprintf("%s.extra_needs[%d]", f, j), e)
+			v.extraNeed(d.Law, i, j, e)
 		}
 	}
 }
 
-func (v *validator) needs(law Law, f string, p Person) {
+func (v *validator) needs(law Law, i int, p Person) {
 	if law == LawAsylbLG1a {
 		if p.NeedsLevel != 0 {
-			v.add(f+".needs_level", fmt.Sprint(p.NeedsLevel), fmt.Errorf("%w under asylblg_1a (fixed_amount instead)", ErrNotAllowed))
+			v.add(indexed("persons", i, ".needs_level"), fmt.Sprint(p.NeedsLevel), fmt.Errorf("%w under asylblg_1a (fixed_amount instead)", ErrNotAllowed))
 		}
 		if p.FixedAmount == nil {
-			v.add(f+".fixed_amount", "", fmt.Errorf("%w under asylblg_1a", ErrRequired))
-		} else {
-			v.nonNegative(f+".fixed_amount", *p.FixedAmount)
+			v.add(indexed("persons", i, ".fixed_amount"), "", fmt.Errorf("%w under asylblg_1a", ErrRequired))
+		} else if *p.FixedAmount < 0 {
+			v.add(indexed("persons", i, ".fixed_amount"), p.FixedAmount.String(), ErrNegative)
 		}
 		return
 	}
 	if p.NeedsLevel < 1 || p.NeedsLevel > 6 {
-		v.add(f+".needs_level", fmt.Sprint(p.NeedsLevel), errors.New("missing or not 1–6"))
+		v.add(indexed("persons", i, ".needs_level"), fmt.Sprint(p.NeedsLevel), errors.New("missing or not 1–6"))
 	}
 	if p.FixedAmount != nil {
-		v.add(f+".fixed_amount", p.FixedAmount.String(), fmt.Errorf("%w: only under asylblg_1a", ErrNotAllowed))
+		v.add(indexed("persons", i, ".fixed_amount"), p.FixedAmount.String(), fmt.Errorf("%w: only under asylblg_1a", ErrNotAllowed))
 	}
 }
 
-func (v *validator) extraNeed(law Law, f string, e ExtraNeed) {
+func (v *validator) extraNeed(law Law, i, j int, e ExtraNeed) {
+	f := func(field string) string { return indexed("persons", i, indexed(".extra_needs", j, field)) }
 	switch e.Kind {
 	case ExtraFixed:
 		if e.Amount <= 0 {
-			v.add(f+".amount", e.Amount.String(), errors.New("fixed extra need needs an amount > 0"))
+			v.add(f(".amount"), e.Amount.String(), errors.New("fixed extra need needs an amount > 0"))
 		}
 		if e.Percent != 0 {
-			v.add(f+".percent", e.Percent.String(), fmt.Errorf("%w with kind fixed", ErrNotAllowed))
+			v.add(f(".percent"), e.Percent.String(), fmt.Errorf("%w with kind fixed", ErrNotAllowed))
 		}
 	case ExtraSingleParent, ExtraPregnancy, ExtraDisability, ExtraWarmWater:
 		if law == LawAsylbLG3 || law == LawAsylbLG1a {
-			v.add(f+".kind", string(e.Kind), fmt.Errorf("%w under %s: only fixed extra needs", ErrNotAllowed, law))
+			v.add(f(".kind"), string(e.Kind), fmt.Errorf("%w under %s: only fixed extra needs", ErrNotAllowed, law))
 		}
 		if e.Percent <= 0 {
-			v.add(f+".percent", e.Percent.String(), errors.New("must be greater than 0"))
+			v.add(f(".percent"), e.Percent.String(), errors.New("must be greater than 0"))
 		}
 		if e.Amount != 0 {
-			v.add(f+".amount", e.Amount.String(), fmt.Errorf("%w with a percentage kind", ErrNotAllowed))
+			v.add(f(".amount"), e.Amount.String(), fmt.Errorf("%w with a percentage kind", ErrNotAllowed))
 		}
 	default:
-		v.add(f+".kind", string(e.Kind), errors.New("unknown kind; want single_parent, pregnancy, disability, warm_water or fixed"))
+		v.add(f(".kind"), string(e.Kind), errors.New("unknown kind; want single_parent, pregnancy, disability, warm_water or fixed"))
 	}
 }
 
