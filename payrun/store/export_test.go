@@ -2,12 +2,12 @@ package store
 
 import "hash/maphash"
 
-// TuneImport makes db's imports parse batches of 2 lines (small) and hash
-// every key of the key tracker alike (collide); imports stay correct, only
-// slower.
+// TuneImport makes db's imports parse batches of 2 lines and load chunks
+// of 3 rows (small) and hash every key of the key tracker alike (collide);
+// imports stay correct, only slower.
 func TuneImport(db *DB, small, collide bool) {
 	if small {
-		db.imp.batchLines = 2
+		db.imp.batchLines, db.imp.chunkRows = 2, 3
 	}
 	if collide {
 		db.imp.keyHash = func(maphash.Seed, string) uint64 { return 42 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,9 +10,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,18 +47,29 @@ const maxLineBytes = 1 << 20
 // fails, Import returns a payrun.ErrorList of *payrun.FieldError (line,
 // decision_id, field), sorted by line, and writes nothing. A decision that
 // is already imported with the same content is skipped; with other content
-// it is an error. Lines are parsed on all cores and stream through a binary
-// COPY into a staging table; the checks and the inserts are set-based SQL
-// over the few lines that can conflict (see keyTracker).
+// it is an error.
+//
+// Lines are parsed on all cores and stream, in line order, through two
+// connections (see importTx): the import's transaction copies and inserts
+// them chunk by chunk while the rest is still being parsed, and a second
+// connection, in a transaction of its own that writes nothing, copies the
+// columns the checks need and runs the set-based checks against the
+// decisions stored before the import while the first one inserts. The
+// import commits only when both are done and nothing failed.
 func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (ImportResult, error) {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
 	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("store: import: checker connection: %w", err)
+	}
+	defer conn.Release()
 	var res ImportResult
-	err := db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
+	err = db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
 		var err error
-		res, err = importTx(ctx, tx, r, opt, db.imp, now(), &stageLog{log: db.log, last: time.Now()})
+		res, err = importTx(ctx, tx, conn.Conn(), r, opt, db.imp, now(), db.log)
 		return err
 	})
 	if err != nil {
@@ -74,18 +82,39 @@ func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Impor
 // stageLog logs the duration of each import stage at debug level.
 type stageLog struct {
 	log  *zap.Logger
+	who  string
 	last time.Time
+}
+
+func newStageLog(log *zap.Logger, who string) *stageLog {
+	return &stageLog{log: log, who: who, last: time.Now()}
 }
 
 func (s *stageLog) done(stage string) {
 	t := time.Now()
-	s.log.Debug("import stage", zap.String("stage", stage), zap.Duration("took", t.Sub(s.last)))
+	s.log.Debug("import stage", zap.String("conn", s.who), zap.String("stage", stage), zap.Duration("took", t.Sub(s.last)))
 	s.last = t
 }
 
-func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, tuning importTuning, now time.Time, st *stageLog) (ImportResult, error) {
-	if _, err := tx.Exec(ctx, stagingDDL); err != nil {
-		return ImportResult{}, fmt.Errorf("store: import staging: %w", err)
+// importTx imports r in tx, checking on conn (see Import):
+//
+//   - the loader (tx) copies every valid line into import_staging, the
+//     checker (conn) the columns the checks read into its own;
+//   - then the loader takes the municipality locks, so that concurrent
+//     imports and run creations see each other's results whole, and hands
+//     the key tracker's lists to the checker, whose statements, starting
+//     after that, see every decision stored before the import and none of
+//     the import's own (they are not committed);
+//   - while the checker checks, the loader inserts, unless a line has
+//     already failed; it commits only when the checker found nothing.
+func importTx(ctx context.Context, tx pgx.Tx, conn *pgx.Conn, r io.Reader, opt ImportOptions, tuning importTuning, now time.Time, log *zap.Logger) (ImportResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st := newStageLog(log, "load")
+	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`, stagingDDL} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return ImportResult{}, fmt.Errorf("store: import: prepare: %w", err)
+		}
 	}
 	known, err := knownMunicipalities(ctx, tx)
 	if err != nil {
@@ -93,37 +122,45 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, tu
 	}
 	h := sha256.New()
 	src := newDecisionSource(ctx, io.TeeReader(r, h), known, tuning)
-	_, err = tx.Conn().PgConn().CopyFrom(ctx, src, stagingCopy)
-	src.stop()
-	if err != nil {
-		if src.readErr != nil {
-			return ImportResult{}, fmt.Errorf("store: import: read: %w", src.readErr)
-		}
-		return ImportResult{}, fmt.Errorf("store: import: copy: %w", err)
+	defer src.stop()
+	chk := startChecker(ctx, conn, src.narrow, cancel, newStageLog(log, "check"))
+	defer chk.stop()
+	ld := &loader{tx: tx, now: now, chunkRows: tuning.chunkRows}
+	if err := ld.copy(ctx, src); err != nil {
+		return ImportResult{}, chk.cause(err)
 	}
 	st.done("parse+copy")
-	// The municipality locks, so that concurrent imports and run creations
-	// see each other's results whole. The import's own statements are big
-	// joins over temp tables planned with their real sizes (JIT compiling
-	// them costs more than it saves).
-	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`,
-		`SELECT payrun_lock_municipality(key) FROM municipalities ORDER BY key`} {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return ImportResult{}, fmt.Errorf("store: import: %s: %w", q, err)
+	// The checks see the decisions stored before the locks were taken.
+	if err := ld.lock(ctx); err != nil {
+		return ImportResult{}, chk.cause(err)
+	}
+	check, repeats := src.keys.done()
+	municipalities := src.keys.municipalityList()
+	chk.run(checkLists{check: check, repeats: repeats, municipalities: municipalities})
+	st.done("lock")
+	errs := &errorSet{errs: src.errs, more: src.more}
+	res := ImportResult{}
+	if len(errs.errs) == 0 {
+		if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&ld.importID); err != nil {
+			return ImportResult{}, chk.cause(fmt.Errorf("store: import id: %w", err))
+		}
+		if err := ld.insert(ctx, &src.keys.cases, municipalities, st); err != nil {
+			return ImportResult{}, chk.cause(err)
 		}
 	}
-	errs := &errorSet{errs: src.errs, more: src.more}
-	skip, err := checkStaged(ctx, tx, errs, src.keys, st)
+	found, err := chk.wait()
 	if err != nil {
 		return ImportResult{}, err
+	}
+	st.done("wait for the checks")
+	for _, e := range found {
+		errs.add(e)
 	}
 	if len(errs.errs) > 0 {
 		return ImportResult{}, errs.list()
 	}
-	res := ImportResult{FileSHA256: hex.EncodeToString(h.Sum(nil)), Lines: src.lines}
-	if err := insertStaged(ctx, tx, &res, skip, src.keys.municipalityList(), now, st); err != nil {
-		return ImportResult{}, err
-	}
+	res.ImportID, res.FileSHA256, res.Lines, res.New = ld.importID, hex.EncodeToString(h.Sum(nil)), src.lines, ld.inserted
+	res.Unchanged = res.Lines - res.New
 	return res, auditImport(ctx, tx, res, opt, now)
 }
 
@@ -131,10 +168,11 @@ func importTx(ctx context.Context, tx pgx.Tx, r io.Reader, opt ImportOptions, tu
 // key tracker's hashes collide.
 type importTuning struct {
 	batchLines int                               // lines parsed as one batch
+	chunkRows  int                               // rows copied and inserted as one chunk
 	keyHash    func(maphash.Seed, string) uint64 // hash of the key tracker
 }
 
-var defaultImportTuning = importTuning{batchLines: 512, keyHash: maphash.String}
+var defaultImportTuning = importTuning{batchLines: 512, chunkRows: 16384, keyHash: maphash.String}
 
 // knownMunicipalities returns the keys of the municipalities decisions may
 // name (kind municipality, not the county or the hub).
@@ -154,9 +192,10 @@ func knownMunicipalities(ctx context.Context, tx pgx.Tx) (map[string]bool, error
 	return known, nil
 }
 
-// The staging table has the column types of decisions, so that the insert
-// copies columns without conversions. Its rows arrive in binary COPY form,
-// encoded by the parser goroutines (writeStagingTuple).
+// The loader copies the input into import_staging, which has the column
+// types of decisions, so that the insert copies columns without
+// conversions. Its rows arrive in binary COPY form, encoded by the parser
+// goroutines (writeStagingTuple).
 const stagingDDL = `
 CREATE TEMP TABLE import_staging (
     line int NOT NULL, municipality text, decision_id text, case_id text, law text,
@@ -175,6 +214,38 @@ const stagingCopy = `COPY import_staging (line, ` + stagingColumns + `) FROM STD
 
 // stagingFields is the number of columns stagingCopy names.
 const stagingFields = 25
+
+// The checker's import_staging: the columns the checks read, of every
+// line (writeCheckTuple).
+const (
+	checkStagingDDL = `
+CREATE TEMP TABLE import_staging (
+    line int NOT NULL, municipality text, decision_id text, case_id text, valid_from date, valid_to date,
+    supersedes text[], content_sha256 bytea
+) ON COMMIT DROP`
+
+	checkStagingCopy = `COPY import_staging (line, municipality, decision_id, case_id, valid_from, valid_to,
+    supersedes, content_sha256) FROM STDIN (FORMAT binary)`
+
+	checkStagingFields = 8
+)
+
+// writeCheckTuple appends the checker's row of d (line n) to w.
+func writeCheckTuple(w *copyTuple, n int, d *payrun.Decision, sum []byte) {
+	w.begin(checkStagingFields)
+	w.int4(int32(n))
+	w.text(d.Municipality)
+	w.text(d.DecisionID)
+	w.text(d.CaseID)
+	w.date(d.ValidFrom)
+	if d.ValidTo == nil {
+		w.null()
+	} else {
+		w.date(*d.ValidTo)
+	}
+	w.textArray(d.Supersedes)
+	w.bytes(sum)
+}
 
 // writeStagingTuple appends the staging row of d (line n) to w.
 func writeStagingTuple(w *copyTuple, n int, d *payrun.Decision, persons, sum []byte) {
@@ -255,205 +326,22 @@ func (s *errorSet) list() payrun.ErrorList {
 	return l
 }
 
-// parsedBatch is a batch of consecutive lines after parsing: the staging
-// rows of its valid lines in binary COPY form and the errors of the others.
-type parsedBatch struct {
-	data []byte
-	keys []rowKey
-	errs []*payrun.FieldError
-}
-
-type rawBatch struct {
-	first int
-	lines [][]byte
-}
-
-// decisionSource is the io.Reader of a binary COPY into import_staging: it
-// reads lines, parses, validates and encodes them on all cores, and yields
-// the rows of valid lines. Invalid lines are collected in errs.
-type decisionSource struct {
-	cancel  context.CancelFunc
-	results chan parsedBatch
-	wg      sync.WaitGroup
-	mu      sync.Mutex // guards lines and readErr
-	cur     []byte     // unread rest of the current batch
-	ended   bool       // the trailer is in cur
-	keys    *keyTracker
-	tuning  importTuning
-	errs    []*payrun.FieldError
-	more    int
-	lines   int // non-empty lines, set when reading ends
-	readErr error
-}
-
-// pipelineBatches bounds the batches waiting between reader, parsers and
-// COPY (memory: about 1 MB each).
-const pipelineBatches = 8
-
-func newDecisionSource(ctx context.Context, r io.Reader, known map[string]bool, tuning importTuning) *decisionSource {
-	ctx, cancel := context.WithCancel(ctx)
-	s := &decisionSource{cancel: cancel, results: make(chan parsedBatch, pipelineBatches),
-		cur: copyHeader, keys: newKeyTracker(), tuning: tuning}
-	seed := maphash.MakeSeed()
-	// Batches are parsed out of order; line numbers travel with the rows.
-	jobs := make(chan rawBatch, pipelineBatches)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer close(jobs)
-		n, err := readLines(ctx, r, jobs, tuning.batchLines)
-		s.mu.Lock()
-		s.lines, s.readErr = n, err
-		s.mu.Unlock()
-	}()
-	workers := max(1, runtime.GOMAXPROCS(0))
-	var pw sync.WaitGroup
-	for range workers {
-		pw.Add(1)
-		go func() {
-			defer pw.Done()
-			lp := lineParser{seed: seed, hash: tuning.keyHash, known: known}
-			for b := range jobs {
-				select {
-				case s.results <- lp.parseBatch(b):
-				case <-ctx.Done():
-				}
-			}
-		}()
-	}
-	go func() { pw.Wait(); close(s.results) }()
-	return s
-}
-
-func readLines(ctx context.Context, r io.Reader, jobs chan<- rawBatch, batchLines int) (int, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	n, count := 0, 0
-	b := rawBatch{first: 1}
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			n++
-			if len(line) > maxLineBytes {
-				return count, fmt.Errorf("line %d: longer than %d bytes", n, maxLineBytes)
-			}
-			if len(bytes.TrimSpace(line)) > 0 {
-				count++
-			}
-			if len(b.lines) == 0 {
-				b.first = n
-			}
-			b.lines = append(b.lines, line)
-			if len(b.lines) == batchLines {
-				select {
-				case jobs <- b:
-				case <-ctx.Done():
-					return count, ctx.Err()
-				}
-				b = rawBatch{}
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return count, err
-		}
-	}
-	if len(b.lines) > 0 {
-		select {
-		case jobs <- b:
-		case <-ctx.Done():
-			return count, ctx.Err()
-		}
-	}
-	return count, nil
-}
-
-// lineParser parses lines in one goroutine, reusing its buffers.
-type lineParser struct {
-	known map[string]bool // municipalities (kind municipality)
-	seed  maphash.Seed
-	hash  func(maphash.Seed, string) uint64
-	cache internCache
-	canon []byte
-}
-
-func (lp *lineParser) parseBatch(b rawBatch) parsedBatch {
-	var out parsedBatch
-	w := copyTuple{b: make([]byte, 0, 1024*len(b.lines))}
-	for i, line := range b.lines {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		k, errs := lp.parseLine(b.first+i, line, &w)
-		if len(errs) > 0 {
-			out.errs = append(out.errs, errs...)
-			continue
-		}
-		out.keys = append(out.keys, k)
-	}
-	out.data = w.b
-	return out
-}
-
-// Read implements io.Reader: the binary COPY stream (header, rows,
-// trailer). A read error of the input ends it with that error.
-func (s *decisionSource) Read(p []byte) (int, error) {
-	for len(s.cur) == 0 {
-		if s.ended {
-			return 0, io.EOF
-		}
-		b, ok := <-s.results
-		if !ok {
-			if err := s.err(); err != nil {
-				return 0, err
-			}
-			s.cur, s.ended = copyTrailer, true
-			break
-		}
-		for _, e := range b.errs {
-			if len(s.errs) >= maxImportErrors {
-				s.more++
-				continue
-			}
-			s.errs = append(s.errs, e)
-		}
-		for _, k := range b.keys {
-			s.keys.add(k)
-		}
-		s.cur = b.data
-	}
-	n := copy(p, s.cur)
-	s.cur = s.cur[n:]
-	return n, nil
-}
-
-func (s *decisionSource) err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.readErr
-}
-
-// stop ends the pipeline (after success or failure) and waits for it.
-func (s *decisionSource) stop() {
-	s.cancel()
-	for range s.results {
-	}
-	s.wg.Wait()
-}
-
 // parseLine decodes, validates and encodes one line: its staging row goes
-// to w and its keys are returned, or its errors.
-func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) (rowKey, []*payrun.FieldError) {
+// to w, its checker's row to narrow, and its keys are returned, or its
+// errors.
+func (lp *lineParser) parseLine(n int, line []byte, w, narrow *copyTuple) (rowKey, []*payrun.FieldError) {
 	var d payrun.Decision
-	if !fastDecode(line, &d, &lp.cache) {
+	fast, complete := fastDecode(line, &d, &lp.cache)
+	if !fast {
 		d = payrun.Decision{}
 		if fe := slowDecode(n, line, &d); fe != nil {
 			return rowKey{}, []*payrun.FieldError{fe}
 		}
 	}
 	errs := d.Validate()
-	errs = append(errs, missingFields(line, &d)...)
+	if !complete {
+		errs = append(errs, missingFields(line, &d)...)
+	}
 	if len(errs) > 0 {
 		for _, e := range errs {
 			e.Line, e.Record = n, d.DecisionID
@@ -468,6 +356,7 @@ func (lp *lineParser) parseLine(n int, line []byte, w *copyTuple) (rowKey, []*pa
 	lp.canon, from, to = appendCanonical(lp.canon[:0], &d)
 	sum := sha256.Sum256(lp.canon)
 	writeStagingTuple(w, n, &d, lp.canon[from:to], sum[:])
+	writeCheckTuple(narrow, n, &d, sum[:])
 	return newRowKey(lp.hash, lp.seed, n, &d), nil
 }
 

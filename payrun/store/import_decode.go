@@ -15,13 +15,17 @@ import (
 // the line with encoding/json, which also produces the error messages. When
 // it returns true, d equals what encoding/json (DisallowUnknownFields, one
 // value per line) would have decoded; FuzzFastDecode checks that.
-func fastDecode(line []byte, d *payrun.Decision, c *internCache) bool {
+//
+// complete reports whether the line had the keys missingFields looks for
+// (payee, and birth_date in every person): then missingFields finds
+// nothing.
+func fastDecode(line []byte, d *payrun.Decision, c *internCache) (ok, complete bool) {
 	p := fastDec{b: line, c: c}
 	if !p.decision(d) {
-		return false
+		return false, false
 	}
 	p.ws()
-	return p.i == len(p.b)
+	return p.i == len(p.b), p.payee && p.birthDates >= len(d.Persons)
 }
 
 // internCache reuses the strings of low-cardinality fields (municipality,
@@ -44,9 +48,11 @@ func (c *internCache) get(b []byte) string {
 }
 
 type fastDec struct {
-	b []byte
-	i int
-	c *internCache
+	b          []byte
+	i          int
+	c          *internCache
+	payee      bool // the key payee was read
+	birthDates int  // persons' birth_date keys read
 }
 
 func (p *fastDec) ws() {
@@ -277,7 +283,8 @@ func (p *fastDec) decision(d *payrun.Decision) bool {
 		case "countable_income":
 			return p.cents(&d.CountableIncome)
 		case "payee":
-			return p.payee(&d.Payee)
+			p.payee = true
+			return p.payeeObject(&d.Payee)
 		case "landlord":
 			return p.landlord(&d.Landlord)
 		case "offset":
@@ -343,6 +350,7 @@ func (p *fastDec) persons(dst *[]payrun.Person) bool {
 			case "name":
 				return p.str(&ps.Name)
 			case "birth_date":
+				p.birthDates++
 				return p.date(&ps.BirthDate)
 			case "needs_level":
 				return p.integer(&ps.NeedsLevel)
@@ -450,7 +458,7 @@ func (p *fastDec) housing(dst **payrun.Housing) bool {
 
 var payeeKeys = []string{"channel", "name", "iban", "bic"}
 
-func (p *fastDec) payee(py *payrun.Payee) bool {
+func (p *fastDec) payeeObject(py *payrun.Payee) bool {
 	if p.null() {
 		return true // encoding/json leaves a struct unchanged on null
 	}

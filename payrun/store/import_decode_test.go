@@ -69,13 +69,14 @@ func sampleLines(tb testing.TB, perMunicipality int) [][]byte {
 }
 
 // checkFastDecode fails tb unless fastDecode, when it takes line, decodes
-// exactly what encoding/json decodes, and unless the canonical encoding of
-// the decoded decision is json.Marshal's.
+// exactly what encoding/json decodes (and reports complete only when
+// missingFields finds nothing), and unless the canonical encoding of the
+// decoded decision is json.Marshal's.
 func checkFastDecode(tb testing.TB, line []byte) (fast bool) {
 	tb.Helper()
 	var f, s payrun.Decision
 	var c internCache
-	fast = fastDecode(line, &f, &c)
+	fast, complete := fastDecode(line, &f, &c)
 	slowErr := slowDecode(1, line, &s)
 	if fast {
 		if slowErr != nil {
@@ -83,6 +84,9 @@ func checkFastDecode(tb testing.TB, line []byte) (fast bool) {
 		}
 		if !reflect.DeepEqual(f, s) {
 			tb.Fatalf("fast and encoding/json decode differently:\n%s\nfast %+v\njson %+v", line, f, s)
+		}
+		if missing := missingFields(line, &f); complete && missing != nil {
+			tb.Fatalf("fast decoder found the line complete, missingFields %v:\n%s", missing[0], line)
 		}
 	}
 	if slowErr != nil {
@@ -167,12 +171,12 @@ func BenchmarkParseLines(b *testing.B) {
 	for _, m := range fixtures.MunicipalityKeys {
 		lp.known[m] = true
 	}
-	w := copyTuple{}
+	w, n := copyTuple{}, copyTuple{}
 	b.ResetTimer()
 	for b.Loop() {
 		for i, l := range lines {
-			w.b = w.b[:0]
-			if _, errs := lp.parseLine(i+1, l, &w); errs != nil {
+			w.b, n.b = w.b[:0], n.b[:0]
+			if _, errs := lp.parseLine(i+1, l, &w, &n); errs != nil {
 				b.Fatal(errs[0])
 			}
 		}

@@ -27,15 +27,13 @@ import (
 const (
 	importCheckDDL = `
 CREATE TEMP TABLE import_check ON COMMIT DROP AS
-SELECT s.line, s.municipality, s.decision_id, s.case_id, s.valid_from, s.valid_to, s.supersedes, s.content_sha256,
-       s.reclaim_id, s.offset_remaining
-FROM import_staging s JOIN unnest($1::int[]) AS c(line) USING (line)`
+SELECT s.line, s.municipality, s.decision_id, s.case_id, s.valid_from, s.valid_to, s.supersedes, s.content_sha256
+FROM import_staging s WHERE s.line = ANY ($1::int[])`
 
 	// Lines of cases that already have stored decisions.
 	importCheckStored = `
 INSERT INTO import_check
-SELECT s.line, s.municipality, s.decision_id, s.case_id, s.valid_from, s.valid_to, s.supersedes, s.content_sha256,
-       s.reclaim_id, s.offset_remaining
+SELECT s.line, s.municipality, s.decision_id, s.case_id, s.valid_from, s.valid_to, s.supersedes, s.content_sha256
 FROM import_staging s
 WHERE EXISTS (SELECT 1 FROM decisions d WHERE d.municipality = s.municipality AND d.case_id = s.case_id)
   AND NOT EXISTS (SELECT 1 FROM import_check c WHERE c.line = s.line)`
@@ -135,19 +133,123 @@ WHERE x.line IS NOT NULL AND (y.line IS NULL OR y.line < x.line)
   AND NOT (y.decision_id = ANY (x.supersedes)) AND NOT (x.decision_id = ANY (y.supersedes))`, false, false},
 }
 
+// checkLists is what the checks need of the key tracker.
+type checkLists struct {
+	check, repeats []int32 // see keyTracker.done
+	municipalities []string
+}
+
+// checker runs the checks on a connection of its own: it copies the
+// columns the checks read of every line into its import_staging while the
+// loader loads, and checks once run hands it the key tracker's lists (after
+// the loader has taken the municipality locks). Its transaction writes
+// nothing but temp tables and does not see the import's rows.
+type checker struct {
+	cancel context.CancelFunc
+	lists  chan checkLists
+	done   chan checkResult
+	res    *checkResult
+}
+
+type checkResult struct {
+	errs []*payrun.FieldError
+	err  error
+}
+
+// startChecker starts the checker; should it fail, it calls fail (which
+// ends the import).
+func startChecker(ctx context.Context, conn *pgx.Conn, rows <-chan []byte, fail func(), st *stageLog) *checker {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &checker{cancel: cancel, lists: make(chan checkLists, 1), done: make(chan checkResult, 1)}
+	go func() {
+		var r checkResult
+		r.err = withTx(ctx, conn, AllMunicipalities, func(tx pgx.Tx) error {
+			var err error
+			r.errs, err = c.check(ctx, tx, rows, st)
+			return err
+		})
+		if r.err != nil {
+			r.err = fmt.Errorf("store: import: %w", r.err)
+			fail()
+		}
+		c.done <- r
+	}()
+	return c
+}
+
+func (c *checker) check(ctx context.Context, tx pgx.Tx, rows <-chan []byte, st *stageLog) ([]*payrun.FieldError, error) {
+	for _, q := range []string{`SET LOCAL jit = off`, `SET LOCAL work_mem = '64MB'`, checkStagingDDL} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("checks: %w", err)
+		}
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, newNarrowStream(ctx, rows), checkStagingCopy); err != nil {
+		return nil, fmt.Errorf("checks: copy: %w", err)
+	}
+	st.done("copy")
+	var lists checkLists
+	select {
+	case lists = <-c.lists:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	st.done("wait for the locks")
+	errs := &errorSet{}
+	if err := checkStaged(ctx, tx, errs, lists, st); err != nil {
+		return nil, err
+	}
+	return errs.errs, nil
+}
+
+// run starts the checks.
+func (c *checker) run(l checkLists) { c.lists <- l }
+
+// wait returns the checks' findings.
+func (c *checker) wait() ([]*payrun.FieldError, error) {
+	if c.res == nil {
+		r := <-c.done
+		c.res = &r
+	}
+	return c.res.errs, c.res.err
+}
+
+// cause returns the checker's error if it failed (the loader's error is
+// then a consequence), else err.
+func (c *checker) cause(err error) error {
+	if c.res == nil {
+		if !errors.Is(err, context.Canceled) {
+			select {
+			case r := <-c.done:
+				c.res = &r
+			default:
+				return err
+			}
+		}
+		_, _ = c.wait()
+	}
+	if c.res.err != nil && !errors.Is(c.res.err, context.Canceled) {
+		return c.res.err
+	}
+	return err
+}
+
+// stop ends the checker (after success or failure) and waits for it.
+func (c *checker) stop() {
+	c.cancel()
+	_, _ = c.wait()
+}
+
 // checkStaged runs the set-based checks over the lines the key tracker
-// found and adds their findings to errs. It reports whether import_skip has
-// lines.
-func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracker, st *stageLog) (bool, error) {
+// found and adds their findings to errs.
+func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys checkLists, st *stageLog) error {
 	// With no stored decisions of these municipalities (a first import),
 	// nothing can be a repeat of or conflict with a stored decision.
 	var stored bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
-		keys.municipalityList()).Scan(&stored); err != nil {
-		return false, fmt.Errorf("store: import: stored decisions: %w", err)
+		keys.municipalities).Scan(&stored); err != nil {
+		return fmt.Errorf("store: import: stored decisions: %w", err)
 	}
-	st.done("lock")
-	check, repeats := keys.done()
+	check, repeats := keys.check, keys.repeats
 	steps := []struct {
 		name string
 		sql  string
@@ -167,8 +269,8 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracke
 		if s.skip {
 			continue
 		}
-		if _, err := tx.Exec(ctx, s.sql, s.args...); err != nil {
-			return false, fmt.Errorf("store: import: prepare checks (%s): %w", s.name, err)
+		if _, err := tx.Exec(ctx, s.sql, append([]any{customPlan}, s.args...)...); err != nil {
+			return fmt.Errorf("store: import: prepare checks (%s): %w", s.name, err)
 		}
 		st.done(s.name)
 	}
@@ -181,15 +283,11 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys *keyTracke
 			args = []any{stored}
 		}
 		if err := runCheck(ctx, tx, c.sql, errs, args...); err != nil {
-			return false, fmt.Errorf("store: import: check %s: %w", c.name, err)
+			return fmt.Errorf("store: import: check %s: %w", c.name, err)
 		}
 		st.done("check " + c.name)
 	}
-	var skip bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_skip)`).Scan(&skip); err != nil {
-		return false, fmt.Errorf("store: import: skip: %w", err)
-	}
-	return skip, nil
+	return nil
 }
 
 func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet, args ...any) error {
@@ -209,68 +307,6 @@ func runCheck(ctx context.Context, tx pgx.Tx, sql string, errs *errorSet, args .
 		errs.add(&payrun.FieldError{Line: line, Record: rec, Field: field, Value: val, Err: errors.New(msg)})
 	}
 	return rows.Err()
-}
-
-// insertStaged writes the new decisions, their new cases and reclaims.
-// Existing cases are not touched here: the decisions insert lowers their
-// recompute_from (trigger decisions_lower), under the municipality locks
-// checkStaged took, so no other transaction adds cases meanwhile.
-func insertStaged(ctx context.Context, tx pgx.Tx, res *ImportResult, skip bool, municipalities []string, now time.Time, st *stageLog) error {
-	if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&res.ImportID); err != nil {
-		return fmt.Errorf("store: import id: %w", err)
-	}
-	where := ""
-	if skip {
-		where = "WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = s.line)"
-	}
-	tag, err := tx.Exec(ctx, `
-INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
-SELECT `+stagingColumns+`, $1, $2
-FROM import_staging s `+where, res.ImportID, now)
-	if err != nil {
-		return fmt.Errorf("store: import: insert decisions: %w", err)
-	}
-	res.New = int(tag.RowsAffected())
-	st.done("insert decisions")
-	res.Unchanged = res.Lines - res.New
-	// Cases whose lines are not in import_check have one new line; the
-	// others are aggregated. Existing cases were lowered by decisions_lower;
-	// when the input's municipalities have no cases yet, a plain insert
-	// (no conflict arbitration per row) does.
-	var casesStored bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cases WHERE municipality = ANY ($1))`,
-		municipalities).Scan(&casesStored); err != nil {
-		return fmt.Errorf("store: import: stored cases: %w", err)
-	}
-	onConflict := ""
-	if casesStored {
-		onConflict = "ON CONFLICT (municipality, case_id) DO NOTHING"
-	}
-	if _, err := tx.Exec(ctx, `
-INSERT INTO cases (municipality, case_id, first_seen, recompute_from)
-SELECT municipality, case_id, $1::timestamptz, date_trunc('month', valid_from)::date
-FROM import_staging s
-WHERE NOT EXISTS (SELECT 1 FROM import_check c WHERE c.line = s.line)
-UNION ALL
-SELECT municipality, case_id, $1::timestamptz, date_trunc('month', min(valid_from))::date
-FROM import_check c
-WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line)
-GROUP BY 1, 2
-`+onConflict, now); err != nil {
-		return fmt.Errorf("store: import: cases: %w", err)
-	}
-	st.done("insert cases")
-	if _, err := tx.Exec(ctx, `
-INSERT INTO reclaims (municipality, reclaim_id, case_id, amount, created_at)
-SELECT DISTINCT ON (municipality, reclaim_id) municipality, reclaim_id, case_id, offset_remaining, $1
-FROM import_check c
-WHERE reclaim_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line)
-ORDER BY municipality, reclaim_id, line
-ON CONFLICT (municipality, reclaim_id) DO NOTHING`, now); err != nil {
-		return fmt.Errorf("store: import: reclaims: %w", err)
-	}
-	st.done("insert reclaims")
-	return nil
 }
 
 func auditImport(ctx context.Context, tx pgx.Tx, res ImportResult, opt ImportOptions, now time.Time) error {
