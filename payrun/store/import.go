@@ -106,7 +106,10 @@ func (s *stageLog) done(stage string) {
 //     after that, see every decision stored before the import and none of
 //     the import's own (they are not committed);
 //   - while the checker checks, the loader inserts, unless a line has
-//     already failed; it commits only when the checker found nothing.
+//     already failed; it commits only when the checker found nothing;
+//   - into empty decisions and cases tables (the first import), the loader
+//     inserts without their indexes and builds them afterwards (migration
+//     0100, loader.beginBulk); the checker then reads no stored decisions.
 func importTx(ctx context.Context, tx pgx.Tx, conn *pgx.Conn, r io.Reader, opt ImportOptions, tuning importTuning, now time.Time, log *zap.Logger) (ImportResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -134,11 +137,16 @@ func importTx(ctx context.Context, tx pgx.Tx, conn *pgx.Conn, r io.Reader, opt I
 	if err := ld.lock(ctx); err != nil {
 		return ImportResult{}, chk.cause(err)
 	}
+	errs := &errorSet{errs: src.errs, more: src.more}
+	if len(errs.errs) == 0 {
+		if err := ld.beginBulk(ctx); err != nil {
+			return ImportResult{}, chk.cause(err)
+		}
+	}
 	check, repeats := src.keys.done()
 	municipalities := src.keys.municipalityList()
-	chk.run(checkLists{check: check, repeats: repeats, municipalities: municipalities})
+	chk.run(checkLists{check: check, repeats: repeats, municipalities: municipalities, bulk: ld.bulk})
 	st.done("lock")
-	errs := &errorSet{errs: src.errs, more: src.more}
 	res := ImportResult{}
 	if len(errs.errs) == 0 {
 		if err := tx.QueryRow(ctx, "SELECT nextval('import_ids')").Scan(&ld.importID); err != nil {

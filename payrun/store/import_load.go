@@ -23,6 +23,21 @@ type loader struct {
 	held      []int32         // lines whose decision key occurred on an earlier line
 	reclaims  reclaimList     // of the lines with an offset
 	inserted  int             // decisions inserted
+	bulk      bool            // the indexes of decisions and cases are dropped (beginBulk)
+}
+
+// beginBulk drops the indexes of decisions and cases (and the foreign key
+// of reclaims to cases) when no decisions are stored and the three tables
+// are empty and can be locked at once (payrun_import_bulk_begin, migration
+// 0100); insert builds them again after inserting.
+func (l *loader) beginBulk(ctx context.Context) error {
+	if len(l.stored) > 0 {
+		return nil
+	}
+	if err := l.tx.QueryRow(ctx, `SELECT payrun_import_bulk_begin()`).Scan(&l.bulk); err != nil {
+		return fmt.Errorf("store: import: bulk load: %w", err)
+	}
+	return nil
 }
 
 // copy copies the source into import_staging.
@@ -61,9 +76,9 @@ SELECT key FROM municipalities m WHERE EXISTS (SELECT 1 FROM decisions d WHERE d
 
 // insert writes the staged lines: the decisions (all but the held lines)
 // in chunks of pages of import_staging, so that the transition tables of
-// the decisions triggers stay in memory; then the held lines that are not
-// repeats or stored; then the new cases (of the key tracker's case table)
-// and the reclaims.
+// the decisions triggers stay in memory; the new cases (of the key
+// tracker's case table) and the reclaims; after a bulk load the indexes;
+// then the held lines that are not repeats or stored.
 //
 // Lines the checks skip (a repeat of an earlier line, or a decision stored
 // before with the same content) are not inserted: a held line goes in with
@@ -73,7 +88,7 @@ SELECT key FROM municipalities m WHERE EXISTS (SELECT 1 FROM decisions d WHERE d
 // cases and reclaims inserts either: a repeat has the content of the line it
 // repeats, and a decision stored before has its case and its reclaim stored
 // (DO NOTHING). Existing cases are not touched here: the decisions inserts
-// lowered their recompute_from (trigger decisions_lower), under the
+// lower their recompute_from (trigger decisions_lower), under the
 // municipality locks, so no other transaction adds cases meanwhile.
 func (l *loader) insert(ctx context.Context, cases *caseTable, municipalities []string, st *stageLog) error {
 	conflict := ""
@@ -106,6 +121,23 @@ WHERE s.ctid >= format('(%s,0)', $3::bigint)::tid AND s.ctid < format('(%s,0)', 
 		l.inserted += int(tag.RowsAffected())
 	}
 	st.done("insert decisions")
+	if err := l.insertCases(ctx, cases, municipalities); err != nil {
+		return err
+	}
+	st.done("insert cases")
+	if l.reclaims.n > 0 {
+		if err := l.insertReclaims(ctx); err != nil {
+			return err
+		}
+		st.done("insert reclaims")
+	}
+	if l.bulk {
+		if _, err := l.tx.Exec(ctx, `SELECT payrun_import_bulk_end()`); err != nil {
+			return fmt.Errorf("store: import: build indexes: %w", err)
+		}
+		st.done("build indexes")
+	}
+	// The held lines need the primary key (ON CONFLICT).
 	if len(l.held) > 0 {
 		tag, err := l.tx.Exec(ctx, `
 INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
@@ -117,16 +149,6 @@ ON CONFLICT (municipality, decision_id) DO NOTHING`, customPlan, l.importID, l.n
 		}
 		l.inserted += int(tag.RowsAffected())
 		st.done("insert held decisions")
-	}
-	if err := l.insertCases(ctx, cases, municipalities); err != nil {
-		return err
-	}
-	st.done("insert cases")
-	if l.reclaims.n > 0 {
-		if err := l.insertReclaims(ctx); err != nil {
-			return err
-		}
-		st.done("insert reclaims")
 	}
 	return nil
 }

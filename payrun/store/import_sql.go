@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -65,10 +66,10 @@ WITH new AS (
     FROM import_check c WHERE NOT EXISTS (SELECT 1 FROM import_skip k WHERE k.line = c.line)),
 cand AS (
     SELECT * FROM new
-    UNION ALL
+    /*stored*/UNION ALL
     SELECT d.municipality, d.decision_id, d.case_id, d.valid_from, d.valid_to, d.supersedes, NULL
     FROM decisions d
-    WHERE $1 AND (d.municipality, d.case_id) IN (SELECT municipality, case_id FROM new)),
+    WHERE (d.municipality, d.case_id) IN (SELECT municipality, case_id FROM new)/*end*/),
 ends AS (
     SELECT c.municipality, c.case_id, u.old, min(c.valid_from) - 1 AS ends
     FROM cand c, unnest(c.supersedes) AS u(old)
@@ -79,8 +80,6 @@ FROM cand c LEFT JOIN ends e ON e.municipality = c.municipality AND e.case_id = 
 
 // stagedChecks are the set-based checks over the staged lines. Each query
 // returns (line, decision_id, field, value, message) rows.
-// A check that names $1 gets whether decisions of the input's
-// municipalities were stored before the import.
 var stagedChecks = []struct {
 	name, sql string
 	repeats   bool // only when the input repeats decision ids
@@ -105,9 +104,9 @@ FROM n, unnest(n.supersedes) WITH ORDINALITY AS u(old, ord)
 WHERE NOT EXISTS (
         SELECT 1 FROM import_check k
         WHERE k.municipality = n.municipality AND k.case_id = n.case_id AND k.decision_id = u.old AND k.line < n.line)
-  AND NOT ($1 AND EXISTS (
+  /*stored*/AND NOT EXISTS (
         SELECT 1 FROM decisions d
-        WHERE d.municipality = n.municipality AND d.case_id = n.case_id AND d.decision_id = u.old))`, false, false},
+        WHERE d.municipality = n.municipality AND d.case_id = n.case_id AND d.decision_id = u.old)/*end*/`, false, false},
 	// Two decisions of a case whose effective periods (import_eff) overlap
 	// must be in a supersedes relation; the error is reported on the later
 	// (or new) line. A superseded decision ends before any decision that
@@ -133,10 +132,25 @@ WHERE x.line IS NOT NULL AND (y.line IS NULL OR y.line < x.line)
   AND NOT (y.decision_id = ANY (x.supersedes)) AND NOT (x.decision_id = ANY (y.supersedes))`, false, false},
 }
 
-// checkLists is what the checks need of the key tracker.
+// checkLists is what the checks need of the key tracker and the loader.
 type checkLists struct {
 	check, repeats []int32 // see keyTracker.done
 	municipalities []string
+	bulk           bool // decisions and cases were empty; the loader holds them locked (import_bulk)
+}
+
+// storedPart matches the parts of the checks' statements that read stored
+// decisions.
+var storedPart = regexp.MustCompile(`(?s)/\*stored\*/(.*?)/\*end\*/`)
+
+// forStored returns sql with its stored parts when stored, else without.
+// (Without stored decisions the checks need not, and during a bulk load
+// must not, read the decisions table.)
+func forStored(sql string, stored bool) string {
+	if stored {
+		return storedPart.ReplaceAllString(sql, "$1")
+	}
+	return storedPart.ReplaceAllString(sql, "")
 }
 
 // checker runs the checks on a connection of its own: it copies the
@@ -245,9 +259,11 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys checkLists
 	// With no stored decisions of these municipalities (a first import),
 	// nothing can be a repeat of or conflict with a stored decision.
 	var stored bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
-		keys.municipalities).Scan(&stored); err != nil {
-		return fmt.Errorf("store: import: stored decisions: %w", err)
+	if !keys.bulk {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM decisions WHERE municipality = ANY ($1))`,
+			keys.municipalities).Scan(&stored); err != nil {
+			return fmt.Errorf("store: import: stored decisions: %w", err)
+		}
 	}
 	check, repeats := keys.check, keys.repeats
 	steps := []struct {
@@ -263,7 +279,7 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys checkLists
 		{"import_skip", importSkipEmptyDDL, nil, stored},
 		// repeats of an earlier line are not checked or inserted either
 		{"import_skip repeats", `INSERT INTO import_skip SELECT line, decision_id, same FROM import_repeat`, nil, len(repeats) == 0},
-		{"import_eff", importEffDDL, []any{stored}, false},
+		{"import_eff", forStored(importEffDDL, stored), nil, false},
 	}
 	for _, s := range steps {
 		if s.skip {
@@ -278,11 +294,7 @@ func checkStaged(ctx context.Context, tx pgx.Tx, errs *errorSet, keys checkLists
 		if (c.repeats && len(repeats) == 0) || (c.stored && !stored) {
 			continue
 		}
-		var args []any
-		if strings.Contains(c.sql, "$1") {
-			args = []any{stored}
-		}
-		if err := runCheck(ctx, tx, c.sql, errs, args...); err != nil {
+		if err := runCheck(ctx, tx, forStored(c.sql, stored), errs); err != nil {
 			return fmt.Errorf("store: import: check %s: %w", c.name, err)
 		}
 		st.done("check " + c.name)
