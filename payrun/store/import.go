@@ -50,26 +50,29 @@ const maxLineBytes = 1 << 20
 // it is an error.
 //
 // Lines are parsed on all cores and stream, in line order, through two
-// connections (see importTx): the import's transaction copies and inserts
-// them chunk by chunk while the rest is still being parsed, and a second
-// connection, in a transaction of its own that writes nothing, copies the
-// columns the checks need and runs the set-based checks against the
-// decisions stored before the import while the first one inserts. The
-// import commits only when both are done and nothing failed.
+// connections (see importTx): the import's transaction copies them into a
+// staging table and inserts them, and a second connection, in a
+// transaction of its own that writes nothing, copies the columns the
+// checks need and runs the set-based checks against the decisions stored
+// before the import while the first one inserts. The import commits only
+// when both are done and nothing failed.
 func (db *DB) Import(ctx context.Context, r io.Reader, opt ImportOptions) (ImportResult, error) {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	conn, err := db.pool.Acquire(ctx)
+	// The checker's connection is a new one, not the pool's: two imports
+	// each holding one pooled connection while waiting for a second could
+	// wait forever.
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("store: import: checker connection: %w", err)
 	}
-	defer conn.Release()
+	defer conn.Close(context.WithoutCancel(ctx))
 	var res ImportResult
 	err = db.WithTx(ctx, AllMunicipalities, func(tx pgx.Tx) error {
 		var err error
-		res, err = importTx(ctx, tx, conn.Conn(), r, opt, db.imp, now(), db.log)
+		res, err = importTx(ctx, tx, conn, r, opt, db.imp, now(), db.log)
 		return err
 	})
 	if err != nil {

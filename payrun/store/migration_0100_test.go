@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -208,4 +209,41 @@ func TestImportBulkBegin(t *testing.T) {
 		t.Fatal(err)
 	}
 	restored("filled tables")
+}
+
+// TestConcurrentFirstImports: two imports into empty tables at once: one
+// may build the indexes, the other waits for it; both are imported, and
+// the constraints are the same as before.
+func TestConcurrentFirstImports(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	ctx := context.Background()
+	before, _ := bulkSchema(t, ctx, db)
+	unna := strings.NewReplacer(`"luenen"`, `"unna"`, "LUE-", "UNN-").Replace(good1)
+	errs := make(chan error, 2)
+	for _, file := range []string{good1 + "\n", unna + "\n"} {
+		go func() {
+			_, err := db.Import(ctx, strings.NewReader(file), store.ImportOptions{})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("concurrent imports did not finish")
+		}
+	}
+	var n int
+	if err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM decisions) + (SELECT count(*) FROM cases)`).Scan(&n)
+	}); err != nil || n != 4 {
+		t.Errorf("decisions and cases: %d rows (%v), want 4", n, err)
+	}
+	if after, _ := bulkSchema(t, ctx, db); after != before {
+		t.Errorf("definitions after concurrent imports:\n%s\nbefore:\n%s", after, before)
+	}
 }
