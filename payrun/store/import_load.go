@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/payrun/payrun/payrun"
 )
@@ -91,34 +92,31 @@ SELECT key FROM municipalities m WHERE EXISTS (SELECT 1 FROM decisions d WHERE d
 // lower their recompute_from (trigger decisions_lower), under the
 // municipality locks, so no other transaction adds cases meanwhile.
 func (l *loader) insert(ctx context.Context, cases *caseTable, municipalities []string, st *stageLog) error {
-	conflict := ""
-	for _, m := range municipalities {
-		if l.stored[m] {
-			conflict = "ON CONFLICT (municipality, decision_id) DO NOTHING"
-		}
-	}
 	held := l.held
 	if held == nil {
-		held = []int32{}
+		held = []int32{} // not NULL
 	}
-	var pages int64
-	if err := l.tx.QueryRow(ctx, `SELECT pg_relation_size('import_staging') / current_setting('block_size')::int`).Scan(&pages); err != nil {
-		return fmt.Errorf("store: import: staging size: %w", err)
+	stored := false
+	for _, m := range municipalities {
+		stored = stored || l.stored[m]
 	}
-	// Page ranges of about chunkRows rows (at least 8 rows per page).
-	step := max(1, int64(l.chunkRows/8))
-	for p := int64(0); p <= pages; p += step {
-		tag, err := l.tx.Exec(ctx, `
+	if stored {
+		// Lines whose decision is stored are left out by an anti-join (under
+		// the locks nobody else adds decisions): a re-import inserts nothing,
+		// without trying every row against the primary key.
+		tag, err := l.noMergeJoin(ctx, `
 INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
 SELECT `+stagingColumns+`, $1, $2
 FROM import_staging s
-WHERE s.ctid >= format('(%s,0)', $3::bigint)::tid AND s.ctid < format('(%s,0)', $4::bigint)::tid
-  AND NOT (s.line = ANY ($5::int[]))
-`+conflict, customPlan, l.importID, l.now, p, p+step, held)
+WHERE NOT (s.line = ANY ($3::int[]))
+  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.municipality = s.municipality AND d.decision_id = s.decision_id)`,
+			l.importID, l.now, held)
 		if err != nil {
 			return fmt.Errorf("store: import: insert decisions: %w", err)
 		}
 		l.inserted += int(tag.RowsAffected())
+	} else if err := l.insertChunks(ctx, held); err != nil {
+		return err
 	}
 	st.done("insert decisions")
 	if err := l.insertCases(ctx, cases, municipalities); err != nil {
@@ -153,6 +151,47 @@ ON CONFLICT (municipality, decision_id) DO NOTHING`, customPlan, l.importID, l.n
 	return nil
 }
 
+// noMergeJoin runs an anti-join of the staged rows against a stored table
+// without merge joins: the row-level security policy makes the planner
+// think the stored table small, and it would sort the wide staged rows on
+// disk to merge them (5x slower than a hash or a nested loop).
+func (l *loader) noMergeJoin(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_mergejoin = off`); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := l.tx.Exec(ctx, sql, append([]any{customPlan}, args...)...)
+	if err != nil {
+		return tag, err
+	}
+	_, err = l.tx.Exec(ctx, `RESET enable_mergejoin`)
+	return tag, err
+}
+
+// insertChunks inserts the staged decisions but the held lines in chunks of
+// pages of import_staging, so that the transition tables of the decisions
+// triggers stay in memory.
+func (l *loader) insertChunks(ctx context.Context, held []int32) error {
+	var pages int64
+	if err := l.tx.QueryRow(ctx, `SELECT pg_relation_size('import_staging') / current_setting('block_size')::int`).Scan(&pages); err != nil {
+		return fmt.Errorf("store: import: staging size: %w", err)
+	}
+	// Page ranges of about chunkRows rows (at least 8 rows per page).
+	step := max(1, int64(l.chunkRows/8))
+	for p := int64(0); p <= pages; p += step {
+		tag, err := l.tx.Exec(ctx, `
+INSERT INTO decisions (`+stagingColumns+`, import_id, imported_at)
+SELECT `+stagingColumns+`, $1, $2
+FROM import_staging s
+WHERE s.ctid >= format('(%s,0)', $3::bigint)::tid AND s.ctid < format('(%s,0)', $4::bigint)::tid
+  AND NOT (s.line = ANY ($5::int[]))`, customPlan, l.importID, l.now, p, p+step, held)
+		if err != nil {
+			return fmt.Errorf("store: import: insert decisions: %w", err)
+		}
+		l.inserted += int(tag.RowsAffected())
+	}
+	return nil
+}
+
 // casesPerInsert bounds the rows of one cases insert (its parameters, and
 // the transition table of its trigger, stay small).
 const casesPerInsert = 65536
@@ -161,25 +200,37 @@ const casesPerInsert = 65536
 // the order of their primary key, each with the first month of its
 // earliest line as recompute_from. When the input's municipalities have no
 // cases yet, a plain insert (no conflict arbitration per row) does.
-func (l *loader) insertCases(ctx context.Context, cases *caseTable, municipalities []string) error {
+func (l *loader) insertCases(ctx context.Context, cases *caseTable, municipalities []string) (err error) {
 	var stored bool
 	if err := l.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cases WHERE municipality = ANY ($1))`,
 		municipalities).Scan(&stored); err != nil {
 		return fmt.Errorf("store: import: stored cases: %w", err)
 	}
-	conflict := ""
-	if stored {
-		conflict = "ON CONFLICT (municipality, case_id) DO NOTHING"
-	}
 	q := `
 INSERT INTO cases (municipality, case_id, first_seen, recompute_from)
 SELECT municipality, case_id, $4, recompute_from
-FROM (SELECT unnest($1::text[]) AS municipality, unnest($2::text[]) AS case_id, unnest($3::date[]) AS recompute_from) c
-` + conflict
+FROM (SELECT unnest($1::text[]) AS municipality, unnest($2::text[]) AS case_id, unnest($3::date[]) AS recompute_from) c`
+	per := casesPerInsert
+	if stored {
+		// Cases that exist are left out by an anti-join (under the locks
+		// nobody else adds cases), in one statement (one scan of cases).
+		q += `
+WHERE NOT EXISTS (SELECT 1 FROM cases x WHERE x.municipality = c.municipality AND x.case_id = c.case_id)
+ON CONFLICT (municipality, case_id) DO NOTHING`
+		per = len(cases.entries)
+		if _, err := l.tx.Exec(ctx, `SET LOCAL enable_mergejoin = off`); err != nil { // see noMergeJoin
+			return fmt.Errorf("store: import: cases: %w", err)
+		}
+		defer func() {
+			if _, rerr := l.tx.Exec(ctx, `RESET enable_mergejoin`); err == nil && rerr != nil {
+				err = fmt.Errorf("store: import: cases: %w", rerr)
+			}
+		}()
+	}
 	now := binary.BigEndian.AppendUint64(nil, uint64(l.now.Sub(pgEpoch).Microseconds()))
 	order := cases.sorted()
 	for len(order) > 0 {
-		part := order[:min(len(order), casesPerInsert)]
+		part := order[:min(len(order), per)]
 		order = order[len(part):]
 		var mun, id, from copyTuple
 		for _, i := range part {
