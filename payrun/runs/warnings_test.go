@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrun/payrun/payrun"
+	"github.com/payrun/payrun/payrun/runs"
 )
 
 // expectedWarningsSQL computes a run's warnings independently of the run
@@ -52,6 +53,11 @@ WHERE threshold.t IS NOT NULL AND p.amount > threshold.t`
 // warningRows returns the run's warnings and the independently expected
 // ones, each as sorted "kind case payee iban amount" strings.
 func (b *bundle) warningRows(tb testing.TB, m string, id int64) (got, want []string) {
+	return b.warningRowsOf(tb, m, id, period)
+}
+
+// warningRowsOf is warningRows for a run of period p.
+func (b *bundle) warningRowsOf(tb testing.TB, m string, id int64, p payrun.Month) (got, want []string) {
 	tb.Helper()
 	ctx := context.Background()
 	collect := func(tx pgx.Tx, sql string, args ...any) []string {
@@ -75,7 +81,7 @@ func (b *bundle) warningRows(tb testing.TB, m string, id int64) (got, want []str
 	}
 	must(tb, b.db.WithTx(ctx, m, func(tx pgx.Tx) error {
 		got = collect(tx, `SELECT kind, case_id, payee_role, iban, amount::text FROM run_warnings WHERE run_id = $1`, id)
-		want = collect(tx, expectedWarningsSQL, m, id, (period - 1).First().Time(time.UTC))
+		want = collect(tx, expectedWarningsSQL, m, id, (p - 1).First().Time(time.UTC))
 		return nil
 	}))
 	return got, want
@@ -158,5 +164,54 @@ func TestWarningsMatchLines(t *testing.T) {
 		if !kinds[k] {
 			t.Errorf("run %d has no %s warning: %v", s2.ID, k, got)
 		}
+	}
+}
+
+// TestAmountJumpAgainstLastMonth: the month after a signed run, a case
+// whose rent rose by 3,000.00 is flagged against what the live run paid it
+// for the month before, with that sum in the detail; every other warning
+// matches the stored lines as well.
+func TestAmountJumpAgainstLastMonth(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 60, "unna")
+	ctx := context.Background()
+	s1 := b.create(t, "unna")
+	must(t, b.sign(t, "unna", "pruefer", s1.ID))
+	must(t, b.sign(t, "unna", "chef", s1.ID))
+
+	next := period + 1
+	var raised payrun.Decision
+	for _, ds := range b.decisions {
+		d := ds[len(ds)-1]
+		if d.ValidTo == nil && d.Housing != nil && d.Housing.PayTo == payrun.PayToBeneficiary && d.Offset == nil &&
+			d.Payee.IBAN != "" && d.ValidFrom < period.First() {
+			raised = supersede(d, next.First())
+			h := *raised.Housing
+			h.Rent += 3_000_00
+			raised.Housing = &h
+			break
+		}
+	}
+	if raised.DecisionID == "" {
+		t.Fatal("fixtures lack an open case with housing paid to the beneficiary")
+	}
+	b.importDecisions(t, raised)
+	s2, err := runs.Create(ctx, b.db, "unna", next, runs.Options{})
+	must(t, err)
+	got, want := b.warningRowsOf(t, "unna", s2.ID, next)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("run %d warnings:\n%s\nwant:\n%s", s2.ID, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var detail, last string
+	must(t, b.db.WithTx(ctx, "unna", func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT detail FROM run_warnings WHERE run_id = $1 AND kind = 'amount_jump' AND case_id = $2`,
+			s2.ID, raised.CaseID).Scan(&detail); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT sum(amount)::text FROM run_lines WHERE run_id = $1 AND case_id = $2
+			AND payee_role = 'beneficiary' AND month = $3`, s1.ID, raised.CaseID, period.First().Time(time.UTC)).Scan(&last)
+	}))
+	if detail != "last month "+last {
+		t.Fatalf("amount_jump of case %s: detail %q, want %q", raised.CaseID, detail, "last month "+last)
 	}
 }

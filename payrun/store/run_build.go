@@ -42,7 +42,19 @@ type RunCase struct {
 	// per (month, payee, component, reclaim) for the months from From on,
 	// plus the offset lines of every month (for what a reclaim has taken).
 	Paid []PaidAmount
+	// LastMonth is Σ of the lines of live runs in the month before the
+	// period, per payee (beneficiary, landlord): the amount-jump warning
+	// compares a payment with it.
+	LastMonth [2]LastMonthSum
 }
+
+// LastMonthSum is one entry of RunCase.LastMonth.
+type LastMonthSum struct {
+	Amount payrun.Cents
+	Lines  int // 0: no line of that month and payee (no comparison)
+}
+
+func (s *LastMonthSum) add(a payrun.Cents) { s.Amount += a; s.Lines++ }
 
 // PaidAmount is one entry of RunCase.Paid.
 type PaidAmount struct {
@@ -334,10 +346,7 @@ func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 			continue
 		}
 		s.Total += l.Amount
-		p := 0
-		if l.Payee == payrun.PayeeLandlord {
-			p = 1
-		}
+		p := payeeIndex(l.Payee)
 		bt.payeeSum[p] += l.Amount
 		groups[p].add(c, l)
 	}
@@ -353,9 +362,26 @@ func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 			if p == 1 {
 				role = payrun.PayeeLandlord
 			}
-			*pay = append(*pay, payRow{caseID: c.CaseID, payee: role, amount: g.amount, iban: g.iban()})
+			r := payRow{caseID: c.CaseID, payee: role, amount: g.amount, iban: g.iban()}
+			if last := c.LastMonth[p]; last.Lines > 0 && bt.opts.Warnings.jump(g.amount, last.Amount) {
+				r.jumpFrom = &last.Amount
+			}
+			*pay = append(*pay, r)
 		}
 	}
+}
+
+// jump says whether a payee's payment of amount is flagged against last
+// month's sum: more than JumpFactor × last and more than last + JumpMin.
+func (w WarningRules) jump(amount, last payrun.Cents) bool {
+	factor, jumpMin := w.JumpFactor, w.JumpMin
+	if factor <= 0 {
+		factor = 2
+	}
+	if jumpMin <= 0 {
+		jumpMin = 500_00
+	}
+	return amount > payrun.Cents(factor)*last && amount > last+jumpMin
 }
 
 // payGroup is one (case, payee) group of a run's payment lines as the
@@ -399,10 +425,11 @@ func (g *payGroup) iban() *string {
 
 // payRow is one row of the run_pay staging table.
 type payRow struct {
-	caseID string
-	payee  payrun.PayeeRole
-	amount payrun.Cents
-	iban   *string
+	caseID   string
+	payee    payrun.PayeeRole
+	amount   payrun.Cents
+	iban     *string
+	jumpFrom *payrun.Cents // last month's sum when the amount jumped
 }
 
 // insertLinesSQL writes one batch of cases' packed lines (migration 0095)
@@ -416,8 +443,8 @@ const insertLinesSQL = `WITH lines AS (
     SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.first_day, DATE '1970-01-01' + u.last_day, u.n, u.lines
     FROM unnest($3::text[], $4::int[], $5::int[], $6::int[], $7::text[]) AS u(case_id, first_day, last_day, n, lines)
 )
-INSERT INTO run_pay (case_id, payee_role, cents, iban)
-SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[])`
+INSERT INTO run_pay (case_id, payee_role, cents, iban, jump_from)
+SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[])`
 
 // lineColumns holds one batch of cases' packed lines as column arrays for
 // insertLinesSQL.
@@ -429,17 +456,20 @@ type lineColumns struct {
 	payCase, payRole []string
 	payCents         []int64
 	payIBAN          []*string
+	payJump          []*int64
 }
 
 // setPay sets the pay row columns from pay.
 func (c *lineColumns) setPay(pay []payRow) {
 	c.payCase, c.payRole, c.payCents, c.payIBAN = c.payCase[:0], c.payRole[:0], c.payCents[:0], c.payIBAN[:0]
+	c.payJump = c.payJump[:0]
 	for i := range pay {
 		r := &pay[i]
 		c.payCase = append(c.payCase, r.caseID)
 		c.payRole = append(c.payRole, string(r.payee))
 		c.payCents = append(c.payCents, int64(r.amount))
 		c.payIBAN = append(c.payIBAN, r.iban)
+		c.payJump = append(c.payJump, (*int64)(r.jumpFrom))
 	}
 }
 
@@ -483,7 +513,7 @@ func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes
 	c.setPay(lb.pay)
 	st.lap("encode lines")
 	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.first, c.last,
-		c.count, c.lines, c.payCase, c.payRole, c.payCents, c.payIBAN); err != nil {
+		c.count, c.lines, c.payCase, c.payRole, c.payCents, c.payIBAN, c.payJump); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
 	st.lap("insert lines and pay rows")
@@ -508,7 +538,7 @@ func nullString(s string) *string {
 // finish stores totals, digest and warnings, and appends the audit event.
 func (bt *buildTx) finish(ctx context.Context) error {
 	s, tx := bt.sum, bt.tx
-	if err := computeWarnings(ctx, tx, s, bt.opts.Warnings); err != nil {
+	if err := computeWarnings(ctx, tx, s); err != nil {
 		return err
 	}
 	bt.st.lap("warnings")

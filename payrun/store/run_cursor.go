@@ -202,13 +202,16 @@ func (c *decisionCursor) nextCase(ctx context.Context, rc *RunCase) (bool, error
 type paidRow struct {
 	caseID string
 	p      PaidAmount
+	keep   bool // for RunCase.Paid (else only for RunCase.LastMonth)
 }
 
 // paidCursor reads the run_paid cursor (packed lines of live runs, in case
-// order) batch by batch; fill keeps the lines a run must net against.
+// order) batch by batch; fill keeps the lines a run must net against and
+// those of the month before the period (prev: the amount-jump warning).
 type paidCursor struct {
 	tx    pgx.Tx
 	batch int
+	prev  payrun.Month
 	buf   []paidRow
 	pos   int
 	done  bool
@@ -233,8 +236,9 @@ func (c *paidCursor) fill(ctx context.Context) error {
 			}
 			for i := range lines {
 				l := &lines[i]
-				if from < 0 || int64(l.Month) >= from || l.Component == payrun.CompOffset {
-					c.buf = append(c.buf, paidRow{caseID: caseID, p: PaidAmount{Month: l.Month, Payee: l.Payee,
+				keep := from < 0 || int64(l.Month) >= from || l.Component == payrun.CompOffset
+				if keep || l.Month == c.prev {
+					c.buf = append(c.buf, paidRow{caseID: caseID, keep: keep, p: PaidAmount{Month: l.Month, Payee: l.Payee,
 						Component: l.Component, ReclaimID: l.ReclaimID, Amount: l.Amount}})
 				}
 			}
@@ -249,26 +253,43 @@ func (c *paidCursor) fill(ctx context.Context) error {
 	return nil
 }
 
-// casePaid appends the paid sums of caseID to out, one per (month, payee,
-// component, reclaim). Cases are asked for in ascending order; rows of
-// cases never asked for are skipped.
-func (c *paidCursor) casePaid(ctx context.Context, caseID string, out []PaidAmount) ([]PaidAmount, error) {
+// casePaid sets rc.Paid to the paid sums of rc's case, one per (month,
+// payee, component, reclaim), and rc.LastMonth to the sums of the month
+// before the period. Cases are asked for in ascending order; rows of cases
+// never asked for are skipped.
+func (c *paidCursor) casePaid(ctx context.Context, rc *RunCase) error {
+	rc.Paid, rc.LastMonth = rc.Paid[:0], [2]LastMonthSum{}
 	for {
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID < caseID {
+		for c.pos < len(c.buf) && c.buf[c.pos].caseID < rc.CaseID {
 			c.pos++
 		}
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID == caseID {
-			out = addPaid(out, &c.buf[c.pos].p)
+		for c.pos < len(c.buf) && c.buf[c.pos].caseID == rc.CaseID {
+			r := &c.buf[c.pos]
+			if r.p.Month == c.prev {
+				rc.LastMonth[payeeIndex(r.p.Payee)].add(r.p.Amount)
+			}
+			if r.keep {
+				rc.Paid = addPaid(rc.Paid, &r.p)
+			}
 			c.pos++
 		}
 		if c.pos < len(c.buf) || c.done {
-			sortPaid(out)
-			return out, nil
+			sortPaid(rc.Paid)
+			return nil
 		}
 		if err := c.fill(ctx); err != nil {
-			return out, err
+			return err
 		}
 	}
+}
+
+// payeeIndex is 0 for the beneficiary and 1 for the landlord (the index of
+// RunCase.LastMonth and of a case's payee groups).
+func payeeIndex(p payrun.PayeeRole) int {
+	if p == payrun.PayeeLandlord {
+		return 1
+	}
+	return 0
 }
 
 // sortPaid sorts a case's paid sums by month, payee, component, reclaim.

@@ -55,7 +55,7 @@ func (bt *buildTx) batchCases() int {
 
 // stream reads, computes and writes every case of the run.
 func (bt *buildTx) stream(ctx context.Context) error {
-	if _, err := bt.tx.Exec(ctx, `CREATE TEMP TABLE run_pay (case_id text, payee_role text, cents bigint, iban text)
+	if _, err := bt.tx.Exec(ctx, `CREATE TEMP TABLE run_pay (case_id text, payee_role text, cents bigint, iban text, jump_from bigint)
 		ON COMMIT DROP`); err != nil {
 		return fmt.Errorf("pay staging table: %w", err)
 	}
@@ -155,7 +155,8 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	}
 	// The paid cursor reads the packed lines of live runs (migration 0095);
 	// the reader keeps the lines from the effective month on (and the
-	// offsets of every month) and sums them per case.
+	// offsets of every month) and sums them per case, and the lines of the
+	// month before the period ($3) for the amount-jump warning.
 	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
 		SELECT p.case_id, p.lines, coalesce(`+sqlMonth(effectiveFrom)+`, -1)
 		FROM run_case_lines p
@@ -163,8 +164,9 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 		JOIN cases c ON c.municipality = p.municipality AND c.case_id = p.case_id
 		`+settledJoin+`
 		WHERE p.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
-		  AND (`+effectiveFrom+` IS NULL OR p.last_month >= `+effectiveFrom+` OR strpos(p.lines, '|offset|') > 0)
-		ORDER BY p.case_id COLLATE "C"`, s.Municipality, period)
+		  AND (`+effectiveFrom+` IS NULL OR p.last_month >= `+effectiveFrom+` OR strpos(p.lines, '|offset|') > 0
+		       OR (p.first_month <= $3 AND p.last_month >= $3))
+		ORDER BY p.case_id COLLATE "C"`, s.Municipality, period, (s.Period - 1).First().Time(utc))
 	if err != nil {
 		return fmt.Errorf("open paid cursor: %w", err)
 	}
@@ -176,7 +178,7 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 func (bt *buildTx) readCases(ctx context.Context, tx pgx.Tx, read chan<- *caseBatch, free chan *caseBatch, st *stageTimes) error {
 	batch := bt.batchCases()
 	dc := &decisionCursor{tx: tx, municipality: bt.sum.Municipality, batch: batch}
-	pc := &paidCursor{tx: tx, batch: batch * 8}
+	pc := &paidCursor{tx: tx, batch: batch * 8, prev: bt.sum.Period - 1}
 	st.lap("")
 	for {
 		var b *caseBatch
@@ -196,7 +198,7 @@ func (bt *buildTx) readCases(ctx context.Context, tx pgx.Tx, read chan<- *caseBa
 			if !ok {
 				break
 			}
-			if c.Paid, err = pc.casePaid(ctx, c.CaseID, c.Paid[:0]); err != nil {
+			if err = pc.casePaid(ctx, c); err != nil {
 				return err
 			}
 			st.lap("read paid")
