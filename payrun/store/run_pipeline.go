@@ -13,9 +13,9 @@ import (
 // A run is built by three goroutines that overlap reading, computing and
 // writing, so that PostgreSQL and the Go side work at the same time:
 //
-//   - the reader streams the cases (a cursor over the cases to compute, the
-//     decisions of each batch of them, and a cursor over the paid sums, all
-//     in case order) on a connection of its own, in a read-only REPEATABLE READ
+//   - the reader streams the cases (a cursor over the cases to compute, one
+//     over the municipality's decisions and one over the paid sums, all in
+//     case order, merged in Go) on a connection of its own, in a read-only REPEATABLE READ
 //     transaction that imports the run transaction's snapshot
 //     (pg_export_snapshot, taken after the municipality lock): it sees
 //     exactly what the run's transaction sees;
@@ -141,10 +141,8 @@ func (bt *buildTx) stream(ctx context.Context) error {
 // declareCursors opens the run_cases and run_paid cursors on tx.
 func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	period := s.Period.First().Time(utc)
-	// The cases to compute, in case order; their decisions are read per
-	// batch (decisionsSQL). One query joining and sorting every decision of
-	// the municipality held the pipeline up until PostgreSQL had sorted them
-	// all (≈ 1.5 s at 170,000 cases); the batches stream from the start.
+	// The cases to compute, in case order; their decisions come from the
+	// run_decisions cursor (decisionsCursorSQL), merged in Go.
 	_, err := tx.Exec(ctx, `DECLARE run_cases NO SCROLL CURSOR FOR
 		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1)
 		FROM cases c `+settledJoin+`
@@ -152,6 +150,9 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 		ORDER BY c.case_id COLLATE "C"`, s.Municipality, period)
 	if err != nil {
 		return fmt.Errorf("open cases cursor: %w", err)
+	}
+	if _, err := tx.Exec(ctx, decisionsCursorSQL, s.Municipality); err != nil {
+		return fmt.Errorf("open decisions cursor: %w", err)
 	}
 	// The paid cursor reads the packed lines of live runs (migration 0095);
 	// the reader keeps the lines from the effective month on (and the
@@ -177,7 +178,7 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 // batches of cases on read until the cases are exhausted.
 func (bt *buildTx) readCases(ctx context.Context, tx pgx.Tx, read chan<- *caseBatch, free chan *caseBatch, st *stageTimes) error {
 	batch := bt.batchCases()
-	dc := &decisionCursor{tx: tx, municipality: bt.sum.Municipality, batch: batch}
+	dc := &decisionCursor{tx: tx, batch: batch}
 	pc := &paidCursor{tx: tx, batch: batch * 8, prev: bt.sum.Period - 1}
 	st.lap("")
 	for {
