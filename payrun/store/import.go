@@ -213,7 +213,7 @@ CREATE TEMP TABLE import_staging (
     valid_from date, valid_to date, supersedes text[], rent numeric(14,2), heating numeric(14,2), pay_to text,
     countable_income numeric(14,2), payee_channel text, payee_name text, payee_iban text, payee_bic text,
     landlord_name text, landlord_iban text, landlord_bic text, landlord_reference text,
-    reclaim_id text, offset_monthly numeric(14,2), offset_remaining numeric(14,2), persons jsonb, content_sha256 bytea
+    reclaim_id text, offset_monthly numeric(14,2), offset_remaining numeric(14,2), persons json, content_sha256 bytea
 ) ON COMMIT DROP`
 
 const stagingColumns = `municipality, decision_id, case_id, law, valid_from, valid_to, supersedes,
@@ -307,7 +307,7 @@ func writeStagingTuple(w *copyTuple, n int, d *payrun.Decision, persons, sum []b
 		w.null()
 		w.null()
 	}
-	w.jsonb(persons)
+	w.json(persons)
 	w.bytes(sum)
 }
 

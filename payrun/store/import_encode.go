@@ -259,10 +259,9 @@ func (w *copyTuple) int4(v int32) {
 
 func (w *copyTuple) date(d payrun.Date) { w.int4(int32(d) - pgEpochDays) }
 
-// jsonb writes a JSON document in jsonb's binary input form (version 1).
-func (w *copyTuple) jsonb(doc []byte) {
-	w.b = binary.BigEndian.AppendUint32(w.b, uint32(len(doc)+1))
-	w.b = append(w.b, 1)
+// json writes a JSON document in json's binary input form (its text).
+func (w *copyTuple) json(doc []byte) {
+	w.b = binary.BigEndian.AppendUint32(w.b, uint32(len(doc)))
 	w.b = append(w.b, doc...)
 }
 

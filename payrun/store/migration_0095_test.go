@@ -3,13 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap"
 
 	"github.com/payrun/payrun/payrun/store"
 	"github.com/payrun/payrun/payrun/store/storetest"
@@ -41,25 +39,7 @@ func TestPackedLinesMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
-	ms, err := store.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Version >= 95 {
-			break
-		}
-		if _, err := admin.Exec(ctx, m.SQL); err != nil {
-			t.Fatalf("migration %d: %v", m.Version, err)
-		}
-		if _, err := admin.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateBelow(t, admin, 95)
 	// Fixture rows as they could be at version 0090 (guards off for the
 	// setup: lines of signed runs cannot be inserted otherwise).
 	setup := `SET session_replication_role = replica;
@@ -81,18 +61,7 @@ func TestPackedLinesMigration(t *testing.T) {
 	}
 	admin.Close(ctx)
 
-	u, err := url.Parse(appURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Setup(ctx, adminURL, u.User.Username(), zap.NewNop()); err != nil {
-		t.Fatalf("migrate to 0095 and later: %v", err)
-	}
-	db, err := store.Open(ctx, appURL, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := setupRest(t, adminURL, appURL)
 
 	var got []string
 	payments := map[int64]int64{}

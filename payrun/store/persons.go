@@ -7,7 +7,7 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
-// parsePersons decodes a decision's persons (the text of the jsonb column)
+// parsePersons decodes a decision's persons (the text of the json column)
 // as json.Unmarshal would. Run creation reads a million of them per run, and
 // encoding/json's reflection was the largest cost of the Go side; the fast
 // path reads the shape the importer stores (known keys, strings without
