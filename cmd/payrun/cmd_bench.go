@@ -50,6 +50,7 @@ type benchResult struct {
 	Mode           string           `json:"mode"` // goroutines, or processes (--processes)
 	Period         string           `json:"period"`
 	Backlog        bool             `json:"backlog"`
+	PreviousMonth  bool             `json:"previous_month"` // --previous-month: the timed run follows a signed month
 	Stages         []benchStage     `json:"stages"`
 	RunPathSeconds float64          `json:"run_path_seconds"` // run creation to export, wall
 	Files          map[string]int64 `json:"file_bytes"`
@@ -76,6 +77,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export; with --import-only: of the import) to this file")
 	logSlow := fs.Int("log-slow", 0, "milliseconds: PostgreSQL logs statements slower than this in the server log (with --keep)")
 	backlog := fs.Bool("backlog", false, "compute every case from its first month (back pay since 2025) instead of the period only")
+	previous := fs.Bool("previous-month", false, "first create, sign and export the month before the period (untimed), so the timed runs net against a live month (steady state)")
 	importOnly := fs.Bool("import-only", false, "stop after the import stage (no runs, signatures or exports)")
 	processes := fs.Bool("processes", false, "run creation and export by W `payrun worker` child processes through the scheduler (W = --workers) instead of W goroutines")
 	processJobs := fs.Int("process-jobs", 1, "with --processes: jobs each worker process runs at once (its --max-jobs)")
@@ -96,6 +98,7 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	b := &bench{env: env, dir: dir, res: benchResult{Cases: *n, Municipalities: *k, Workers: *workers,
 		Mode: "goroutines", Period: benchPeriod.String(), Files: map[string]int64{}}}
 	b.backlog, b.cpuProfile, b.logSlow, b.importOnly = *backlog, *cpuProfile, *logSlow, *importOnly
+	b.previous, b.res.PreviousMonth = *previous, *previous
 	if *processes {
 		b.procs = &benchProcsConfig{jobs: *processJobs, tick: *tick}
 		b.res.Mode, b.res.ProcessJobs = "processes", *processJobs
@@ -134,6 +137,8 @@ type bench struct {
 	// procs configures --processes; nil: goroutines.
 	procs   *benchProcsConfig
 	backlog bool
+	// previous: an untimed cycle of the month before the period first.
+	previous bool
 	// importOnly stops after the import stage.
 	importOnly bool
 	// cpuProfile names the file for a CPU profile of the run path.
@@ -226,8 +231,12 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		// A month in steady state: the months before the period were paid
 		// by earlier runs, so each case is computed for the period only
 		// (about one payment per case and payee, as in a real night).
+		first := benchPeriod
+		if b.previous {
+			first--
+		}
 		err := b.db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE cases SET recompute_from = $1 WHERE recompute_from < $1`, benchPeriod.First().Time(time.UTC))
+			_, err := tx.Exec(ctx, `UPDATE cases SET recompute_from = $1 WHERE recompute_from < $1`, first.First().Time(time.UTC))
 			return err
 		})
 		if err != nil {
@@ -235,10 +244,56 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		}
 	}
 	b.res.Backlog = b.backlog
+	if b.previous {
+		// Untimed: the month before the period, signed and exported, so
+		// that the timed run nets against a live month (a night in
+		// steady state: netting, last month's sums, IBANs paid before).
+		if _, err := b.cycle(ctx, keys, workers, benchPeriod-1, filepath.Join(b.dir, "out-previous")); err != nil {
+			return fmt.Errorf("bench: previous month: %w", err)
+		}
+	}
 	if b.procs != nil {
 		return b.runProcesses(ctx, keys, workers)
 	}
+	if b.cpuProfile != "" {
+		stop, err := startCPUProfile(b.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	c, err := b.cycle(ctx, keys, workers, benchPeriod, filepath.Join(b.dir, "out"))
+	if err != nil {
+		return err
+	}
+	create, sign, exp, lines, txs, wall := c.create, c.sign, c.exp, c.lines, c.txs, c.wall
+	summaries, manifests, exportDir := c.summaries, c.manifests, c.dir
+	b.stage(ctx, "run create (Σ over municipalities)", create, lines)
+	b.stage(ctx, "sign ×2 (Σ)", sign, int64(2*len(keys)))
+	b.stage(ctx, "export (Σ)", exp, txs)
+	b.stage(ctx, fmt.Sprintf("run path wall (%d workers)", workers), wall, lines)
+	b.res.RunPathSeconds = wall.Seconds()
+	b.res.Lines = lines
+	dirs := make([]string, len(summaries))
+	for i, s := range summaries {
+		dirs[i] = filepath.Join(exportDir, s.Municipality)
+	}
+	return b.reconcile(ctx, dirs, summaries, manifests)
+}
 
+// benchCycle is what one cycle of run creation, signatures and export of
+// every municipality took.
+type benchCycle struct {
+	create, sign, exp, wall time.Duration
+	lines, txs              int64
+	summaries               []store.RunSummary
+	manifests               []export.Manifest
+	dir                     string
+}
+
+// cycle creates, signs and exports the run of period of every municipality
+// in keys with workers goroutines, exporting under exportDir.
+func (b *bench) cycle(ctx context.Context, keys []string, workers int, period payrun.Month, exportDir string) (benchCycle, error) {
 	var (
 		mu                sync.Mutex
 		create, sign, exp time.Duration
@@ -249,24 +304,16 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		todo              = make(chan string)
 		wg                sync.WaitGroup
 		runStart          = time.Now()
-		exportDir         = filepath.Join(b.dir, "out")
 		fail              = func(err error) { mu.Lock(); firstErr = errors.Join(firstErr, err); mu.Unlock() }
 		add               = func(d *time.Duration, t time.Duration) { mu.Lock(); *d += t; mu.Unlock() }
 	)
-	if b.cpuProfile != "" {
-		stop, err := startCPUProfile(b.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for m := range todo {
 				t := time.Now()
-				s, err := runs.Create(ctx, b.db, m, benchPeriod, runs.Options{Actor: "bench"})
+				s, err := runs.Create(ctx, b.db, m, period, runs.Options{Actor: "bench"})
 				if err != nil {
 					fail(err)
 					continue
@@ -308,20 +355,10 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 	close(todo)
 	wg.Wait()
 	if firstErr != nil {
-		return firstErr
+		return benchCycle{}, firstErr
 	}
-	wall := time.Since(runStart)
-	b.stage(ctx, "run create (Σ over municipalities)", create, lines)
-	b.stage(ctx, "sign ×2 (Σ)", sign, int64(2*len(keys)))
-	b.stage(ctx, "export (Σ)", exp, txs)
-	b.stage(ctx, fmt.Sprintf("run path wall (%d workers)", workers), wall, lines)
-	b.res.RunPathSeconds = wall.Seconds()
-	b.res.Lines = lines
-	dirs := make([]string, len(summaries))
-	for i, s := range summaries {
-		dirs[i] = filepath.Join(exportDir, s.Municipality)
-	}
-	return b.reconcile(ctx, dirs, summaries, manifests)
+	return benchCycle{create: create, sign: sign, exp: exp, lines: lines, txs: txs, wall: time.Since(runStart),
+		summaries: summaries, manifests: manifests, dir: exportDir}, nil
 }
 
 // benchUsers creates a checker and an approver without a payment limit
@@ -545,6 +582,9 @@ func (b *bench) text() string {
 	mode := "period only (earlier months paid)"
 	if r.Backlog {
 		mode = "backlog: every month since each case's start"
+	}
+	if r.PreviousMonth {
+		mode += ", after a signed and exported previous month"
 	}
 	workers := fmt.Sprintf("%d workers", r.Workers)
 	if r.Mode == "processes" {
