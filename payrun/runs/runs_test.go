@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/runs"
 )
@@ -94,5 +96,44 @@ func TestRecomputeProposedRun(t *testing.T) {
 	}
 	if s2.Total != s1.Total+3*100_00 {
 		t.Fatalf("total %s, want %s + 300.00", s2.Total, s1.Total)
+	}
+}
+
+// TestOffsetsOfOlderRunsCount: three signed months in a row, a reclaim set
+// off at 50.00 a month with 120.00 remaining from the first of them. The
+// third run reads the first month's lines only for their offsets (its
+// period is before the months the third run computes), and must still see
+// the 50.00 taken then: it sets off the last 20.00, not another 50.00.
+func TestOffsetsOfOlderRunsCount(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 40, "unna")
+	ctx := context.Background()
+	var reclaimed payrun.Decision
+	for _, ds := range b.decisions {
+		d := ds[len(ds)-1]
+		if d.ValidTo == nil && d.Offset == nil && d.ValidFrom < period.First() {
+			reclaimed = supersede(d, period.First())
+			reclaimed.Offset = &payrun.Offset{ReclaimID: "R-OLDER-1", Monthly: 50_00, Remaining: 120_00}
+			break
+		}
+	}
+	if reclaimed.DecisionID == "" {
+		t.Fatal("fixtures lack an open case")
+	}
+	b.importDecisions(t, reclaimed)
+	for p := period; p <= period+2; p++ {
+		s, err := runs.Create(ctx, b.db, "unna", p, runs.Options{})
+		must(t, err)
+		must(t, b.sign(t, "unna", "pruefer", s.ID))
+		must(t, b.sign(t, "unna", "chef", s.ID))
+	}
+	b.checkExactlyOnce(t, "unna", period+2)
+	var taken string
+	must(t, b.db.WithTx(ctx, "unna", func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT coalesce(sum(amount), 0)::text FROM run_lines
+			WHERE case_id = $1 AND component = 'offset' AND reclaim_id = 'R-OLDER-1'`, reclaimed.CaseID).Scan(&taken)
+	}))
+	if taken != "-120.00" {
+		t.Fatalf("case %s: offsets of reclaim R-OLDER-1 over three months %s, want -120.00", reclaimed.CaseID, taken)
 	}
 }

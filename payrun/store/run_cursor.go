@@ -232,12 +232,11 @@ func decisionLess(a, b *payrun.Decision) bool {
 type paidRow struct {
 	caseID string
 	p      PaidAmount
-	keep   bool // for RunCase.Paid (else only for RunCase.LastMonth)
 }
 
 // paidCursor reads the run_paid cursor (packed lines of live runs, in case
-// order) batch by batch; fill keeps the lines a run must net against and
-// those of the month before the period (prev: the amount-jump warning).
+// order) batch by batch; casePaid keeps the lines a run must net against
+// and those of the month before the period (prev: the amount-jump warning).
 type paidCursor struct {
 	tx    pgx.Tx
 	batch int
@@ -257,20 +256,10 @@ func (c *paidCursor) fill(ctx context.Context) error {
 	err := c.pr.each(ctx, c.tx, fmt.Sprintf("FETCH %d FROM run_paid", c.batch), nil,
 		func(caseID string, lines []RunLine, raw [][]byte) error {
 			rows++
-			if len(raw) != 3 {
-				return fmt.Errorf("paid row with %d columns", len(raw))
-			}
-			from, err := rawInt(&c.pr.fds[2], raw[2])
-			if err != nil {
-				return fmt.Errorf("paid row: from: %w", err)
-			}
 			for i := range lines {
 				l := &lines[i]
-				keep := from < 0 || int64(l.Month) >= from || l.Component == payrun.CompOffset
-				if keep || l.Month == c.prev {
-					c.buf = append(c.buf, paidRow{caseID: caseID, keep: keep, p: PaidAmount{Month: l.Month, Payee: l.Payee,
-						Component: l.Component, ReclaimID: l.ReclaimID, Amount: l.Amount}})
-				}
+				c.buf = append(c.buf, paidRow{caseID: caseID, p: PaidAmount{Month: l.Month, Payee: l.Payee,
+					Component: l.Component, ReclaimID: l.ReclaimID, Amount: l.Amount}})
 			}
 			return nil
 		})
@@ -284,9 +273,10 @@ func (c *paidCursor) fill(ctx context.Context) error {
 }
 
 // casePaid sets rc.Paid to the paid sums of rc's case, one per (month,
-// payee, component, reclaim), and rc.LastMonth to the sums of the month
-// before the period. Cases are asked for in ascending order; rows of cases
-// never asked for are skipped.
+// payee, component, reclaim), from its first month to compute on (rc.From;
+// every month when -1) plus the offsets of every month, and rc.LastMonth to
+// the sums of the month before the period. Cases are asked for in
+// ascending order; rows of cases never asked for are skipped.
 func (c *paidCursor) casePaid(ctx context.Context, rc *RunCase) error {
 	rc.Paid, rc.LastMonth = rc.Paid[:0], [2]LastMonthSum{}
 	for {
@@ -298,7 +288,7 @@ func (c *paidCursor) casePaid(ctx context.Context, rc *RunCase) error {
 			if r.p.Month == c.prev {
 				rc.LastMonth[payeeIndex(r.p.Payee)].add(r.p.Amount)
 			}
-			if r.keep {
+			if rc.From < 0 || r.p.Month >= rc.From || r.p.Component == payrun.CompOffset {
 				rc.Paid = addPaid(rc.Paid, &r.p)
 			}
 			c.pos++

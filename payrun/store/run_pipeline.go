@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // A run is built by three goroutines that overlap reading, computing and
@@ -154,24 +155,65 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	if _, err := tx.Exec(ctx, decisionsCursorSQL, s.Municipality); err != nil {
 		return fmt.Errorf("open decisions cursor: %w", err)
 	}
-	// The paid cursor reads the packed lines of live runs (migration 0095);
-	// the reader keeps the lines from the effective month on (and the
-	// offsets of every month) and sums them per case, and the lines of the
-	// month before the period ($3) for the amount-jump warning.
+	recent, older, err := paidRuns(ctx, tx, s)
+	if err != nil {
+		return err
+	}
+	// The paid cursor reads the packed lines of live runs (migration 0095):
+	// every row of the recent runs, and the rows with offsets of the older
+	// ones (migration 0110: both in case order from an index, merged by
+	// PostgreSQL). The reader keeps the lines from each case's first month
+	// to compute on, the offsets of every month and the lines of the month
+	// before the period (the amount-jump warning), and sums them per case.
 	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
-		SELECT p.case_id, p.lines, coalesce(`+sqlMonth(effectiveFrom)+`, -1)
-		FROM run_case_lines p
-		JOIN runs r ON r.municipality = p.municipality AND r.id = p.run_id AND r.state IN ('established', 'released', 'exported')
-		JOIN cases c ON c.municipality = p.municipality AND c.case_id = p.case_id
-		`+settledJoin+`
-		WHERE p.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
-		  AND (`+effectiveFrom+` IS NULL OR p.last_month >= `+effectiveFrom+` OR strpos(p.lines, '|offset|') > 0
-		       OR (p.first_month <= $3 AND p.last_month >= $3))
-		ORDER BY p.case_id COLLATE "C"`, s.Municipality, period, (s.Period - 1).First().Time(utc))
+		SELECT u.case_id, u.lines FROM (
+			SELECT p.case_id, p.lines FROM run_case_lines p
+			WHERE p.municipality = $1 AND p.run_id = ANY ($2::bigint[])
+			UNION ALL
+			SELECT p.case_id, p.lines FROM run_case_lines p
+			WHERE p.municipality = $1 AND p.run_id = ANY ($3::bigint[]) AND strpos(p.lines, '|offset|') > 0) u
+		ORDER BY u.case_id COLLATE "C"`, s.Municipality, recent, older)
 	if err != nil {
 		return fmt.Errorf("open paid cursor: %w", err)
 	}
 	return nil
+}
+
+// paidRuns splits the municipality's live runs into those whose lines the
+// run must read (their period reaches the earliest first month of the cases
+// to compute, or the month before the period) and the older ones, of which
+// only offsets count. A case without a first month (computed from its
+// earliest month) makes every live run recent. A run's lines never lie
+// after its period (the builder computes through the period).
+func paidRuns(ctx context.Context, tx pgx.Tx, s *RunSummary) (recent, older []int64, err error) {
+	var bound pgtype.Date
+	err = tx.QueryRow(ctx, `SELECT CASE WHEN bool_or(`+effectiveFrom+` IS NULL) THEN '-infinity'::date
+		ELSE least(min(`+effectiveFrom+`), $3) END
+		FROM cases c `+settledJoin+`
+		WHERE c.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)`,
+		s.Municipality, s.Period.First().Time(utc), (s.Period - 1).First().Time(utc)).Scan(&bound)
+	if err != nil {
+		return nil, nil, fmt.Errorf("paid runs: earliest month: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, CASE WHEN $2::date IS NULL OR period >= $2::date THEN true ELSE false END
+		FROM runs WHERE municipality = $1 AND state IN ('established', 'released', 'exported')`, s.Municipality, bound)
+	if err != nil {
+		return nil, nil, fmt.Errorf("paid runs: %w", err)
+	}
+	var id int64
+	var isRecent bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &isRecent}, func() error {
+		if isRecent {
+			recent = append(recent, id)
+		} else {
+			older = append(older, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("paid runs: %w", err)
+	}
+	return recent, older, nil
 }
 
 // readCases is the reader: it merges the two cursors per case and sends
