@@ -40,6 +40,32 @@ type benchStage struct {
 	RowsPerSec float64 `json:"rows_per_sec"`
 	PeakRSSMiB float64 `json:"peak_rss_mib"` // VmHWM of the whole process so far
 	DBSizeMiB  float64 `json:"db_size_mib"`
+	// CPU seconds (user + system) of payrun and of PostgreSQL in the
+	// stage (Linux; the Σ stages only with one worker, where the stages do
+	// not overlap).
+	PayrunCPU   float64 `json:"payrun_cpu_s,omitempty"`
+	PostgresCPU float64 `json:"postgres_cpu_s,omitempty"`
+}
+
+// cpuUse is CPU seconds of payrun (self) and of the PostgreSQL server.
+type cpuUse struct{ self, server float64 }
+
+func (b *bench) cpuNow() cpuUse {
+	pm := 0
+	if b.srv != nil {
+		pm = b.srv.PID
+	}
+	self, server := cpuSeconds(pm)
+	return cpuUse{self, server}
+}
+
+func (c cpuUse) since(o cpuUse) cpuUse { return cpuUse{c.self - o.self, c.server - o.server} }
+func (c cpuUse) plus(o cpuUse) cpuUse  { return cpuUse{c.self + o.self, c.server + o.server} }
+
+// timed is a stage's wall time and CPU use, summed over municipalities.
+type timed struct {
+	wall time.Duration
+	cpu  cpuUse
 }
 
 // benchResult is the output of payrun bench.
@@ -166,7 +192,14 @@ func (b *bench) stop(ctx context.Context) error {
 
 // stage records a stage that ended now.
 func (b *bench) stage(ctx context.Context, name string, took time.Duration, rows int64) {
-	s := benchStage{Name: name, Seconds: took.Seconds(), Rows: rows, PeakRSSMiB: peakRSSMiB()}
+	b.stageCPU(ctx, name, timed{wall: took}, rows)
+}
+
+// stageCPU is stage with the CPU use of the stage.
+func (b *bench) stageCPU(ctx context.Context, name string, t timed, rows int64) {
+	took := t.wall
+	s := benchStage{Name: name, Seconds: took.Seconds(), Rows: rows, PeakRSSMiB: peakRSSMiB(),
+		PayrunCPU: t.cpu.self, PostgresCPU: t.cpu.server}
 	if took > 0 {
 		s.RowsPerSec = float64(rows) / took.Seconds()
 	}
@@ -218,12 +251,12 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 		}
 		defer stop()
 	}
-	start = time.Now()
+	start, cpu := time.Now(), b.cpuNow()
 	imp, err := benchImport(ctx, b.db, n, seed, keys)
 	if err != nil {
 		return fmt.Errorf("bench: import: %w", err)
 	}
-	b.stage(ctx, "import", time.Since(start), int64(imp.New))
+	b.stageCPU(ctx, "import", timed{time.Since(start), b.cpuNow().since(cpu)}, int64(imp.New))
 	if b.importOnly {
 		return nil
 	}
@@ -266,14 +299,16 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 	if err != nil {
 		return err
 	}
-	create, sign, exp, lines, txs, wall := c.create, c.sign, c.exp, c.lines, c.txs, c.wall
 	summaries, manifests, exportDir := c.summaries, c.manifests, c.dir
-	b.stage(ctx, "run create (Σ over municipalities)", create, lines)
-	b.stage(ctx, "sign ×2 (Σ)", sign, int64(2*len(keys)))
-	b.stage(ctx, "export (Σ)", exp, txs)
-	b.stage(ctx, fmt.Sprintf("run path wall (%d workers)", workers), wall, lines)
-	b.res.RunPathSeconds = wall.Seconds()
-	b.res.Lines = lines
+	if workers > 1 { // the stages overlap: their CPU is not theirs alone
+		c.create.cpu, c.sign.cpu, c.exp.cpu = cpuUse{}, cpuUse{}, cpuUse{}
+	}
+	b.stageCPU(ctx, "run create (Σ over municipalities)", c.create, c.lines)
+	b.stageCPU(ctx, "sign ×2 (Σ)", c.sign, int64(2*len(keys)))
+	b.stageCPU(ctx, "export (Σ)", c.exp, c.txs)
+	b.stageCPU(ctx, fmt.Sprintf("run path wall (%d workers)", workers), c.wall, c.lines)
+	b.res.RunPathSeconds = c.wall.wall.Seconds()
+	b.res.Lines = c.lines
 	dirs := make([]string, len(summaries))
 	for i, s := range summaries {
 		dirs[i] = filepath.Join(exportDir, s.Municipality)
@@ -284,7 +319,7 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 // benchCycle is what one cycle of run creation, signatures and export of
 // every municipality took.
 type benchCycle struct {
-	create, sign, exp, wall time.Duration
+	create, sign, exp, wall timed
 	lines, txs              int64
 	summaries               []store.RunSummary
 	manifests               []export.Manifest
@@ -296,37 +331,43 @@ type benchCycle struct {
 func (b *bench) cycle(ctx context.Context, keys []string, workers int, period payrun.Month, exportDir string) (benchCycle, error) {
 	var (
 		mu                sync.Mutex
-		create, sign, exp time.Duration
+		create, sign, exp timed
 		lines, txs        int64
 		firstErr          error
 		summaries         []store.RunSummary
 		manifests         []export.Manifest
 		todo              = make(chan string)
 		wg                sync.WaitGroup
-		runStart          = time.Now()
+		runStart, cpu0    = time.Now(), b.cpuNow()
 		fail              = func(err error) { mu.Lock(); firstErr = errors.Join(firstErr, err); mu.Unlock() }
-		add               = func(d *time.Duration, t time.Duration) { mu.Lock(); *d += t; mu.Unlock() }
+		// add adds the wall time and CPU use since t, c to d and restarts them.
+		add = func(d *timed, t *time.Time, c *cpuUse) {
+			now, cpu := time.Now(), b.cpuNow()
+			mu.Lock()
+			d.wall += now.Sub(*t)
+			d.cpu = d.cpu.plus(cpu.since(*c))
+			mu.Unlock()
+			*t, *c = now, cpu
+		}
 	)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for m := range todo {
-				t := time.Now()
+				t, c := time.Now(), b.cpuNow()
 				s, err := runs.Create(ctx, b.db, m, period, runs.Options{Actor: "bench"})
 				if err != nil {
 					fail(err)
 					continue
 				}
-				add(&create, time.Since(t))
-				t = time.Now()
+				add(&create, &t, &c)
 				for _, login := range []string{"checker", "approver"} {
 					if _, err := runs.Sign(ctx, b.db, benchToken(m, login), s.ID, fmt.Sprintf("%x", s.Digest), time.Now()); err != nil {
 						fail(fmt.Errorf("bench: sign run %d of %s as %s: %w", s.ID, m, login, err))
 					}
 				}
-				add(&sign, time.Since(t))
-				t = time.Now()
+				add(&sign, &t, &c)
 				u, err := b.db.UserByToken(ctx, store.TokenHash("demo-"+m+"-kasse"))
 				if err != nil {
 					fail(err)
@@ -338,7 +379,7 @@ func (b *bench) cycle(ctx context.Context, keys []string, workers int, period pa
 					fail(fmt.Errorf("bench: export run %d of %s: %w", s.ID, m, err))
 					continue
 				}
-				add(&exp, time.Since(t))
+				add(&exp, &t, &c)
 				mu.Lock()
 				summaries, manifests = append(summaries, s), append(manifests, man)
 				lines += s.Lines
@@ -357,7 +398,8 @@ func (b *bench) cycle(ctx context.Context, keys []string, workers int, period pa
 	if firstErr != nil {
 		return benchCycle{}, firstErr
 	}
-	return benchCycle{create: create, sign: sign, exp: exp, lines: lines, txs: txs, wall: time.Since(runStart),
+	wall := timed{time.Since(runStart), b.cpuNow().since(cpu0)}
+	return benchCycle{create: create, sign: sign, exp: exp, lines: lines, txs: txs, wall: wall,
 		summaries: summaries, manifests: manifests, dir: exportDir}, nil
 }
 
@@ -576,6 +618,14 @@ func vmHWM(status string) float64 {
 	return 0
 }
 
+// cpuText shows CPU seconds, "-" when not measured.
+func cpuText(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
 func (b *bench) text() string {
 	r := &b.res
 	var s strings.Builder
@@ -591,9 +641,11 @@ func (b *bench) text() string {
 		workers = fmt.Sprintf("%d worker processes (%d jobs each at once)", r.Workers, r.ProcessJobs)
 	}
 	fmt.Fprintf(&s, "bench: %d cases, %d municipalities, %s, period %s, %s\n", r.Cases, r.Municipalities, workers, r.Period, mode)
-	fmt.Fprintf(&s, "  %-36s %9s %11s %12s %12s %10s\n", "stage", "wall s", "rows", "rows/s", "peak RSS MiB", "DB MiB")
+	fmt.Fprintf(&s, "  %-36s %9s %11s %12s %12s %10s %9s %9s\n", "stage", "wall s", "rows", "rows/s", "peak RSS MiB", "DB MiB",
+		"CPU go s", "CPU pg s")
 	for _, st := range r.Stages {
-		fmt.Fprintf(&s, "  %-36s %9.2f %11d %12.0f %12.1f %10.1f\n", st.Name, st.Seconds, st.Rows, st.RowsPerSec, st.PeakRSSMiB, st.DBSizeMiB)
+		fmt.Fprintf(&s, "  %-36s %9.2f %11d %12.0f %12.1f %10.1f %9s %9s\n", st.Name, st.Seconds, st.Rows, st.RowsPerSec,
+			st.PeakRSSMiB, st.DBSizeMiB, cpuText(st.PayrunCPU), cpuText(st.PostgresCPU))
 	}
 	for _, k := range []string{export.KindPain001, export.KindCash, export.KindBookings, export.KindBookingsJSON} {
 		fmt.Fprintf(&s, "  files %-14s %12d bytes\n", k, r.Files[k])

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -32,6 +33,9 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if len(r.Stages) != 6 {
 		t.Fatalf("stages: %+v", r.Stages)
+	}
+	if wall := r.Stages[5]; runtime.GOOS == "linux" && (wall.PayrunCPU <= 0 || wall.PostgresCPU <= 0) {
+		t.Fatalf("run path without CPU times: %+v", wall)
 	}
 	if r.Dir != "" {
 		if _, err := os.Stat(r.Dir); err == nil {
