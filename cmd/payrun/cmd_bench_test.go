@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
-	"runtime"
 	"testing"
 	"time"
 )
