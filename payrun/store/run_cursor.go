@@ -26,13 +26,14 @@ var decCols = [nDecCols]string{"case_id", "decision_id", "supersedes", "law", "v
 
 // decisionsCursorSQL streams every decision of the municipality ($1) in
 // case order (byte order, the order of the cases cursor); the decisions of
-// a case are put in order of valid_from and decision id in Go. With the
+// a case are put in order of valid_from and decision id in Go. An empty
+// supersedes list comes as NULL (most decisions: no array to decode). With the
 // index on (municipality, case_id) PostgreSQL scans it in order and sends
 // the first rows at once: no sort of the municipality's decisions, and no
 // index descent per case (a query per batch of case ids cost three times
 // as much).
 const decisionsCursorSQL = `DECLARE run_decisions NO SCROLL CURSOR FOR
-SELECT d.case_id, d.decision_id, d.supersedes, d.law,
+SELECT d.case_id, d.decision_id, nullif(d.supersedes, '{}'), d.law,
        (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
        (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
        d.payee_channel, d.payee_iban, d.landlord_iban,
