@@ -31,10 +31,10 @@ func TestBenchSmoke(t *testing.T) {
 	if !r.Reconciled || !r.PreviousMonth || r.Lines == 0 || r.Files["pain.001"] == 0 || r.Files["bookings"] == 0 {
 		t.Fatalf("bench result: %+v", r)
 	}
-	if len(r.Stages) != 6 {
+	if len(r.Stages) != 7 {
 		t.Fatalf("stages: %+v", r.Stages)
 	}
-	if wall := r.Stages[5]; runtime.GOOS == "linux" && (wall.PayrunCPU <= 0 || wall.PostgresCPU <= 0) {
+	if wall := r.Stages[6]; runtime.GOOS == "linux" && (wall.PayrunCPU <= 0 || wall.PostgresCPU <= 0) {
 		t.Fatalf("run path without CPU times: %+v", wall)
 	}
 	if r.Dir != "" {
