@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/payrun/payrun/payrun/store"
-	"github.com/payrun/payrun/payrun/store/storetest"
 )
 
 // legacyLines are run lines as the table before migration 0095 held them:
@@ -32,14 +31,7 @@ var legacyLines = [][]string{
 func TestPackedLinesMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	appURL := storetest.NewEmptyURL(t)
-	adminURL := storetest.AdminURL(t, appURL)
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	migrateBelow(t, admin, 95)
+	appURL, adminURL, admin := migrateBelow(t, 95)
 	// Fixture rows as they could be at version 0090 (guards off for the
 	// setup: lines of signed runs cannot be inserted otherwise).
 	setup := `SET session_replication_role = replica;
@@ -66,7 +58,7 @@ func TestPackedLinesMigration(t *testing.T) {
 	var got []string
 	payments := map[int64]int64{}
 	packed := map[string]string{}
-	err = db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+	err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT municipality, run_id::text, case_id, month::text, payee_role, component, kind,
 			amount::text, law, cost_bearer, coalesce(decision_id, ''), coalesce(reclaim_id, '') FROM run_lines`)
 		if err != nil {

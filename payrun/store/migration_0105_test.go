@@ -13,11 +13,20 @@ import (
 	"github.com/payrun/payrun/payrun/store/storetest"
 )
 
-// migrateBelow applies the migrations before version v on the admin
-// connection of an empty database and records them.
-func migrateBelow(tb testing.TB, admin *pgx.Conn, v int) {
+// migrateBelow makes an empty database, applies the migrations before
+// version v as its owner and records them; it returns the database's URLs
+// (application role, owner) and the owner's connection (closed at the end
+// of the test).
+func migrateBelow(tb testing.TB, v int) (appURL, adminURL string, admin *pgx.Conn) {
 	tb.Helper()
 	ctx := context.Background()
+	appURL = storetest.NewEmptyURL(tb)
+	adminURL = storetest.AdminURL(tb, appURL)
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { admin.Close(context.Background()) })
 	ms, err := store.Migrations()
 	if err != nil {
 		tb.Fatal(err)
@@ -37,6 +46,7 @@ func migrateBelow(tb testing.TB, admin *pgx.Conn, v int) {
 			tb.Fatal(err)
 		}
 	}
+	return appURL, adminURL, admin
 }
 
 // setupRest applies the remaining migrations with store.Setup and opens
@@ -64,14 +74,7 @@ func setupRest(tb testing.TB, adminURL, appURL string) *store.DB {
 func TestPersonsJSONMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	appURL := storetest.NewEmptyURL(t)
-	adminURL := storetest.AdminURL(t, appURL)
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	migrateBelow(t, admin, 105)
+	appURL, adminURL, admin := migrateBelow(t, 105)
 	const persons = `[{"name": "Eva Ö", "person_id": "P1", "birth_date": "1980-01-02", "needs_level": 1,
 		"extra_needs": [{"kind": "disability", "percent": "35.00"}]}, {"person_id": "P2", "birth_date": "2015-06-30", "needs_level": 5}]`
 	if _, err := admin.Exec(ctx, `SET session_replication_role = replica;
@@ -92,7 +95,7 @@ func TestPersonsJSONMigration(t *testing.T) {
 	admin.Close(ctx)
 
 	db := setupRest(t, adminURL, appURL)
-	err = db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+	err := db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
 		var typ, got string
 		var same bool
 		if err := tx.QueryRow(ctx, `SELECT pg_typeof(persons)::text, persons::text, persons::jsonb = $1::jsonb FROM decisions`,

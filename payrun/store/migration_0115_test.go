@@ -4,10 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/payrun/payrun/payrun/store/storetest"
 )
 
 // TestLineCountCheck: after migration 0115 a packed row whose line count
@@ -16,14 +12,7 @@ import (
 func TestLineCountCheck(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	appURL := storetest.NewEmptyURL(t)
-	adminURL := storetest.AdminURL(t, appURL)
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	migrateBelow(t, admin, 1<<30)
+	_, _, admin := migrateBelow(t, 1<<30)
 	// replica mode: the guard triggers are off, the checks are not
 	if _, err := admin.Exec(ctx, "SET session_replication_role = replica"); err != nil {
 		t.Fatal(err)
