@@ -136,6 +136,17 @@ func (m Month) Days() int { return int((m + 1).First() - m.First()) }
 // String formats m as YYYY-MM.
 func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year(), int(m.Mon())) }
 
+// Append appends m as String formats it, without fmt for the years 0–9999
+// (the run's digest, packed lines and bookings format millions of them).
+func (m Month) Append(b []byte) []byte {
+	y, mo := m.Year(), int(m.Mon())
+	if y < 0 || y > 9999 {
+		return append(b, m.String()...)
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10))
+}
+
 // ParseMonth parses YYYY-MM.
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)

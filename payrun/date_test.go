@@ -45,6 +45,17 @@ func TestMonth(t *testing.T) {
 	}
 }
 
+// TestMonthAppend: Append writes what String does, for every month of the
+// years 0–9999 and beyond them.
+func TestMonthAppend(t *testing.T) {
+	t.Parallel()
+	for m := payrun.MonthOf(0, time.January); m <= payrun.MonthOf(10001, time.December); m++ {
+		if got := string(m.Append([]byte("x"))); got != "x"+m.String() {
+			t.Fatalf("month %d: Append %q, String %q", int(m), got, m.String())
+		}
+	}
+}
+
 func TestCents(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -278,7 +278,7 @@ func (cw *CSVWriter) appendColumn(b []byte, col int, e *Entry) []byte {
 	case ciCase:
 		return appendField(b, e.CaseID, sep)
 	case ciMonth:
-		return appendMonth(b, e.Month)
+		return e.Month.Append(b)
 	case ciPayee:
 		return append(b, e.Payee...) // a checked enum value
 	case ciLaw:

@@ -75,7 +75,7 @@ type Entry struct {
 func (e *Entry) AppendText(b []byte) []byte {
 	b = append(b, e.CaseID...)
 	b = append(b, ' ')
-	b = appendMonth(b, e.Month)
+	b = e.Month.Append(b)
 	b = append(b, ' ')
 	b = append(b, e.Law...)
 	b = append(b, ' ')
@@ -91,14 +91,6 @@ func (e *Entry) AppendText(b []byte) []byte {
 
 // Text returns the booking text (see AppendText).
 func (e *Entry) Text() string { return string(e.AppendText(nil)) }
-
-func appendMonth(b []byte, m payrun.Month) []byte {
-	y, mo := m.Year(), int(m.Mon())
-	if y < 0 || y > 9999 {
-		return append(b, "????-??"...)
-	}
-	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-', byte('0'+mo/10), byte('0'+mo%10))
-}
 
 // ErrBadLine is matched by errors about run lines the journal refuses.
 var ErrBadLine = errors.New("bad run line")

@@ -19,7 +19,7 @@ func AppendJSON(b []byte, run string, e *Entry) []byte {
 	b = append(b, `,"case":`...)
 	b = appendJSONString(b, e.CaseID)
 	b = append(b, `,"month":"`...)
-	b = appendMonth(b, e.Month)
+	b = e.Month.Append(b)
 	b = append(b, `","payee":`...)
 	b = appendJSONString(b, string(e.Payee))
 	b = append(b, `,"law":`...)

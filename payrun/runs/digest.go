@@ -18,7 +18,7 @@ import (
 func AppendCanonicalLine(b []byte, l *store.RunLine) []byte {
 	b = append(b, l.CaseID...)
 	b = append(b, '\t')
-	b = fmt.Appendf(b, "%04d-%02d", l.Month.Year(), int(l.Month.Mon()))
+	b = l.Month.Append(b)
 	for _, s := range []string{string(l.Payee), string(l.Component), string(l.Kind)} {
 		b = append(b, '\t')
 		b = append(b, s...)

@@ -76,7 +76,7 @@ func packLines(b []byte, lines []RunLine) (out []byte, first, last payrun.Month,
 			b = append(b, ';')
 			first, last = min(first, l.Month), max(last, l.Month)
 		}
-		b = appendMonth(b, l.Month)
+		b = l.Month.Append(b)
 		for _, s := range [...]string{string(l.Payee), string(l.Component), string(l.Kind)} {
 			b = append(b, '|')
 			b = append(b, s...)
@@ -89,13 +89,6 @@ func packLines(b []byte, lines []RunLine) (out []byte, first, last payrun.Month,
 		}
 	}
 	return b, first, last, nil
-}
-
-// appendMonth appends m as YYYY-MM.
-func appendMonth(b []byte, m payrun.Month) []byte {
-	y, mo := m.Year(), int(m.Mon())
-	return append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+mo/10), byte('0'+mo%10))
 }
 
 // parseMonth reads YYYY-MM.
