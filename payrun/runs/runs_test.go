@@ -137,3 +137,27 @@ func TestOffsetsOfOlderRunsCount(t *testing.T) {
 		t.Fatalf("case %s: offsets of reclaim R-OLDER-1 over three months %s, want -120.00", reclaimed.CaseID, taken)
 	}
 }
+
+// TestCaseWithoutFirstMonth: a case whose recompute_from is NULL (data of
+// older versions; no settled run covers it) is computed from its earliest
+// month, and the netting reads every live run for it (the earliest month
+// to compute is unbounded: -infinity in the paid cursor's bound).
+func TestCaseWithoutFirstMonth(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 20, "unna")
+	ctx := context.Background()
+	admin := b.adminConn(t)
+	var caseID string
+	must(t, admin.QueryRow(ctx, `SELECT case_id FROM cases WHERE municipality = 'unna' ORDER BY case_id LIMIT 1`).Scan(&caseID))
+	_, err := admin.Exec(ctx, `SET session_replication_role = replica`)
+	must(t, err)
+	_, err = admin.Exec(ctx, `UPDATE cases SET recompute_from = NULL WHERE municipality = 'unna' AND case_id = $1`, caseID)
+	must(t, err)
+	s := b.create(t, "unna")
+	if s.Cases != 20 {
+		t.Fatalf("run computed %d cases, want 20", s.Cases)
+	}
+	must(t, b.sign(t, "unna", "pruefer", s.ID))
+	must(t, b.sign(t, "unna", "chef", s.ID))
+	b.checkExactlyOnce(t, "unna", period)
+}
