@@ -3,6 +3,8 @@ package runs_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/runs"
+	"github.com/payrun/payrun/payrun/store"
 )
 
 func TestCreateSignExactlyOnce(t *testing.T) {
@@ -25,6 +28,7 @@ func TestCreateSignExactlyOnce(t *testing.T) {
 	if !ok {
 		t.Fatal("stored digest differs from the lines")
 	}
+	b.checkLineGroups(t, "unna", s.ID)
 	must(t, b.sign(t, "unna", "pruefer", s.ID))
 	if s.MaxPayment > 25_000_00 {
 		if err := b.sign(t, "unna", "anordner", s.ID); !errors.Is(err, payrun.ErrForbidden) {
@@ -160,4 +164,32 @@ func TestCaseWithoutFirstMonth(t *testing.T) {
 	must(t, b.sign(t, "unna", "pruefer", s.ID))
 	must(t, b.sign(t, "unna", "chef", s.ID))
 	b.checkExactlyOnce(t, "unna", period)
+}
+
+// checkLineGroups compares store.RunLineGroups (unpacked in Go) with the
+// same sums over the run_lines view (decoded in SQL).
+func (b *bundle) checkLineGroups(tb testing.TB, m string, id int64) {
+	tb.Helper()
+	ctx := context.Background()
+	var got, want []string
+	must(tb, b.db.WithTx(ctx, m, func(tx pgx.Tx) error {
+		gs, err := store.RunLineGroups(ctx, tx, m, id)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			got = append(got, fmt.Sprintf("%s %s %s %s %d %s", g.Law, g.Component, g.CostBearer, g.Kind, g.Lines, g.Amount))
+		}
+		rows, err := tx.Query(ctx, `SELECT law || ' ' || component || ' ' || cost_bearer || ' ' || kind || ' ' || count(*) || ' ' || sum(amount)
+			FROM run_lines WHERE municipality = $1 AND run_id = $2 GROUP BY law, component, cost_bearer, kind
+			ORDER BY law, component, cost_bearer, kind`, m, id)
+		if err != nil {
+			return err
+		}
+		want, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}))
+	if len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		tb.Fatalf("run %d line groups:\n%s\nwant:\n%s", id, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -223,18 +225,92 @@ func (db *DB) RunForSigning(ctx context.Context, municipality string, id int64) 
 }
 
 func runTotals(ctx context.Context, tx pgx.Tx, municipality string, id int64) ([]RunTotal, error) {
-	rows, err := tx.Query(ctx, `SELECT law, component, kind, count(*), (sum(amount) * 100)::bigint FROM run_lines
-		WHERE municipality = $1 AND run_id = $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, municipality, id)
+	groups, err := RunLineGroups(ctx, tx, municipality, id)
 	if err != nil {
 		return nil, err
 	}
 	var out []RunTotal
-	var t RunTotal
-	_, err = pgx.ForEachRow(rows, []any{&t.Law, &t.Component, &t.Kind, &t.Lines, &t.Amount}, func() error {
-		out = append(out, t)
-		return nil
+	for _, g := range groups { // sorted by law, component, cost bearer, kind
+		i := slices.IndexFunc(out, func(t RunTotal) bool { return t.Law == g.Law && t.Component == g.Component && t.Kind == g.Kind })
+		if i < 0 {
+			out = append(out, RunTotal{Law: g.Law, Component: g.Component, Kind: g.Kind})
+			i = len(out) - 1
+		}
+		out[i].Lines += g.Lines
+		out[i].Amount += g.Amount
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		x, y := &out[a], &out[b]
+		if x.Law != y.Law {
+			return x.Law < y.Law
+		}
+		if x.Component != y.Component {
+			return x.Component < y.Component
+		}
+		return x.Kind < y.Kind
 	})
-	return out, err
+	return out, nil
+}
+
+// LineGroup is Σ of a run's lines with one law, component, cost bearer and
+// kind.
+type LineGroup struct {
+	Law        payrun.Law
+	Component  payrun.Component
+	CostBearer payrun.CostBearer
+	Kind       payrun.LineKind
+	Lines      int64
+	Amount     payrun.Cents
+}
+
+// RunLineGroups sums the lines of run id per law, component, cost bearer
+// and kind, sorted by them. It unpacks the run's packed rows in Go: the
+// run_lines view decodes them in SQL, about five times slower (2.5 s for a
+// run of 170,000 cases, on every view of the run's page).
+func RunLineGroups(ctx context.Context, tx pgx.Tx, municipality string, id int64) ([]LineGroup, error) {
+	type key struct {
+		law    payrun.Law
+		comp   payrun.Component
+		bearer payrun.CostBearer
+		kind   payrun.LineKind
+	}
+	sums := map[key]*LineGroup{}
+	var r packedReader
+	err := r.each(ctx, tx, `SELECT case_id, lines FROM run_case_lines WHERE municipality = $1 AND run_id = $2`,
+		[]any{municipality, id}, func(_ string, lines []RunLine, _ [][]byte) error {
+			for i := range lines {
+				l := &lines[i]
+				k := key{l.Law, l.Component, l.CostBearer, l.Kind}
+				g := sums[k]
+				if g == nil {
+					g = &LineGroup{Law: l.Law, Component: l.Component, CostBearer: l.CostBearer, Kind: l.Kind}
+					sums[k] = g
+				}
+				g.Lines++
+				g.Amount += l.Amount
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("line groups of run %d: %w", id, err)
+	}
+	out := make([]LineGroup, 0, len(sums))
+	for _, g := range sums {
+		out = append(out, *g)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		x, y := &out[a], &out[b]
+		switch {
+		case x.Law != y.Law:
+			return x.Law < y.Law
+		case x.Component != y.Component:
+			return x.Component < y.Component
+		case x.CostBearer != y.CostBearer:
+			return x.CostBearer < y.CostBearer
+		}
+		return x.Kind < y.Kind
+	})
+	return out, nil
 }
 
 func runSignatures(ctx context.Context, tx pgx.Tx, municipality string, id int64) ([]RunSignature, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/payrun"
 	"github.com/payrun/payrun/payrun/booking"
 	"github.com/payrun/payrun/payrun/calc"
+	"github.com/payrun/payrun/payrun/store"
 	"github.com/payrun/payrun/sepa/bankday"
 )
 
@@ -175,16 +176,11 @@ func (p *Pages) runTotals(ctx context.Context, m string, id int64) (totals, erro
 		if _, err := pgx.ForEachRow(rows, []any{&acc, &name}, func() error { names[acc] = name; return nil }); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT law, component, cost_bearer, kind, count(*), (sum(amount) * 100)::bigint
-			FROM run_lines WHERE municipality = $1 AND run_id = $2 GROUP BY 1, 2, 3, 4`, m, id)
-		if err != nil {
-			return err
+		gs, err := store.RunLineGroups(ctx, tx, m, id)
+		for _, g := range gs {
+			groups = append(groups, lineGroup{law: g.Law, comp: g.Component, bearer: g.CostBearer, kind: g.Kind,
+				lines: g.Lines, amount: g.Amount})
 		}
-		var g lineGroup
-		_, err = pgx.ForEachRow(rows, []any{&g.law, &g.comp, &g.bearer, &g.kind, &g.lines, &g.amount}, func() error {
-			groups = append(groups, g)
-			return nil
-		})
 		return err
 	})
 	if err != nil {
