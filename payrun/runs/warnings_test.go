@@ -215,3 +215,31 @@ func TestAmountJumpAgainstLastMonth(t *testing.T) {
 		t.Fatalf("amount_jump of case %s: detail %q, want %q", raised.CaseID, detail, "last month "+last)
 	}
 }
+
+// TestFirstSignatureReadsPaidIBANsOnce: the first signature of a first run
+// records its new IBANs without reading paid_ibans once per IBAN. The plan
+// is chosen with paid_ibans empty and never analyzed, as in a new
+// installation; an anti-join planned as a nested loop over it rescanned
+// the table for every IBAN, itself growing (migration 0120, quadratic: a
+// million cases never finished). The table scans of the signature's
+// transaction are counted, not timed.
+func TestFirstSignatureReadsPaidIBANsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 80, "unna")
+	ctx := context.Background()
+	s := b.create(t, "unna")
+	var scans, inserted int64
+	err := b.db.WithTx(ctx, "unna", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO signatures (municipality, run_id, seq, user_id, role, digest)
+			SELECT 'unna', $1, 1, u.id, 'checker', r.digest FROM users u, runs r
+			WHERE u.municipality = 'unna' AND u.login = 'pruefer' AND r.municipality = 'unna' AND r.id = $1`, s.ID); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0), n_tup_ins
+			FROM pg_stat_xact_user_tables WHERE relname = 'paid_ibans'`).Scan(&scans, &inserted)
+	})
+	must(t, err)
+	if inserted < 40 || scans > 2 {
+		t.Fatalf("first signature: %d IBANs recorded with %d scans of paid_ibans, want at least 40 with at most 2", inserted, scans)
+	}
+}
