@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -38,7 +39,7 @@ type benchStage struct {
 	Seconds    float64 `json:"seconds"`
 	Rows       int64   `json:"rows"`
 	RowsPerSec float64 `json:"rows_per_sec"`
-	PeakRSSMiB float64 `json:"peak_rss_mib"` // VmHWM of the whole process so far
+	PeakRSSMiB float64 `json:"peak_rss_mib"` // VmHWM of the process so far; reset after the import (and vacuum) stages
 	DBSizeMiB  float64 `json:"db_size_mib"`
 	// CPU seconds (user + system) of payrun and of PostgreSQL in the
 	// stage (Linux; the Σ stages only with one worker, where the stages do
@@ -280,6 +281,10 @@ func (b *bench) run(ctx context.Context, n, k, workers int, seed int64) error {
 	if err := b.vacuum(ctx); err != nil {
 		return err
 	}
+	// The run path's peak RSS is its own, not the import's: the import's
+	// memory goes back to the system and the peak is reset.
+	debug.FreeOSMemory()
+	resetPeakRSS()
 	if b.previous {
 		// Untimed: the month before the period, signed and exported, so
 		// that the timed run nets against a live month (a night in
@@ -620,6 +625,10 @@ func sumBookings(name string) (debit, credit payrun.Cents, lines int64, err erro
 
 // peakRSSMiB is the process's peak resident set (VmHWM), 0 when unknown.
 func peakRSSMiB() float64 { return vmHWM("/proc/self/status") }
+
+// resetPeakRSS sets the process's VmHWM to its current resident set
+// (Linux: "5" to /proc/self/clear_refs); elsewhere nothing happens.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // vmHWM reads the peak resident set (VmHWM) in MiB from a /proc/PID/status
 // file, 0 when unknown.
