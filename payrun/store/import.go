@@ -249,11 +249,7 @@ func writeCheckTuple(w *copyTuple, n int, d *payrun.Decision, sum []byte) {
 	w.text(d.DecisionID)
 	w.text(d.CaseID)
 	w.date(d.ValidFrom)
-	if d.ValidTo == nil {
-		w.null()
-	} else {
-		w.date(*d.ValidTo)
-	}
+	w.datePtr(d.ValidTo)
 	w.textArray(d.Supersedes)
 	w.bytes(sum)
 }
@@ -267,11 +263,7 @@ func writeStagingTuple(w *copyTuple, n int, d *payrun.Decision, persons, sum []b
 	w.text(d.CaseID)
 	w.text(string(d.Law))
 	w.date(d.ValidFrom)
-	if d.ValidTo == nil {
-		w.null()
-	} else {
-		w.date(*d.ValidTo)
-	}
+	w.datePtr(d.ValidTo)
 	w.textArray(d.Supersedes)
 	if h := d.Housing; h != nil {
 		w.numeric(h.Rent)

@@ -259,6 +259,15 @@ func (w *copyTuple) int4(v int32) {
 
 func (w *copyTuple) date(d payrun.Date) { w.int4(int32(d) - pgEpochDays) }
 
+// datePtr writes *d, or NULL when d is nil.
+func (w *copyTuple) datePtr(d *payrun.Date) {
+	if d == nil {
+		w.null()
+		return
+	}
+	w.date(*d)
+}
+
 // json writes a JSON document in json's binary input form (its text).
 func (w *copyTuple) json(doc []byte) {
 	w.b = binary.BigEndian.AppendUint32(w.b, uint32(len(doc)))

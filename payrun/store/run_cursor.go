@@ -11,12 +11,6 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
-// decRow is one decoded row of the run_decisions cursor.
-type decRow struct {
-	caseID string
-	d      payrun.Decision
-}
-
 const nDecCols = 17
 
 // decCols names the columns of the run_decisions cursor, for errors.
@@ -42,9 +36,9 @@ FROM decisions d WHERE d.municipality = $1
 ORDER BY d.case_id COLLATE "C"`
 
 // decodeDecision decodes one row of the run_decisions cursor from its raw
-// values into r (pgx's Scan would allocate every text column; the case id
+// values into d, a zero Decision (pgx's Scan would allocate every text column; the case id
 // of the previous row and the enumerations are not copied again).
-func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte, prevCase string, r *decRow) error {
+func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte, prevCase string, d *payrun.Decision) error {
 	if len(raw) != len(decCols) {
 		return fmt.Errorf("%d columns", len(raw))
 	}
@@ -66,22 +60,17 @@ func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte,
 			return fmt.Errorf("column %s: NULL", decCols[i])
 		}
 	}
-	d := &r.d
-	r.caseID = reuse(prevCase, raw[0])
-	d.CaseID, d.DecisionID = r.caseID, string(raw[1])
-	d.Supersedes = nil
+	d.CaseID, d.DecisionID = reuse(prevCase, raw[0]), string(raw[1])
 	if raw[2] != nil {
 		if err := tm.Scan(fds[2].DataTypeOID, fds[2].Format, raw[2], &d.Supersedes); err != nil {
 			return fmt.Errorf("decision %s: supersedes: %w", d.DecisionID, err)
 		}
 	}
 	d.Law, d.ValidFrom = payrun.Law(known(raw[3], rawLaws)), payrun.Date(ints[4])
-	d.ValidTo = nil
 	if !null[5] {
 		t := payrun.Date(ints[5])
 		d.ValidTo = &t
 	}
-	d.Housing = nil
 	if raw[8] != nil || ints[6] != 0 || ints[7] != 0 {
 		h := &payrun.Housing{Rent: payrun.Cents(ints[6]), Heating: payrun.Cents(ints[7]), PayTo: payrun.PayToBeneficiary}
 		if raw[8] != nil {
@@ -97,11 +86,9 @@ func decodeDecision(tm *pgtype.Map, fds []pgconn.FieldDescription, raw [][]byte,
 	if raw[11] != nil {
 		d.Payee.IBAN = string(raw[11])
 	}
-	d.Landlord = nil
 	if raw[12] != nil {
 		d.Landlord = &payrun.Landlord{IBAN: string(raw[12])}
 	}
-	d.Offset = nil
 	if raw[13] != nil && !null[14] && !null[15] {
 		d.Offset = &payrun.Offset{ReclaimID: string(raw[13]), Monthly: payrun.Cents(ints[14]), Remaining: payrun.Cents(ints[15])}
 	}
@@ -124,7 +111,7 @@ type decisionCursor struct {
 	ci        int
 	casesDone bool
 	// decisions: the current batch of run_decisions
-	buf      []decRow
+	buf      []payrun.Decision
 	pos      int
 	decsDone bool
 }
@@ -170,12 +157,12 @@ func (c *decisionCursor) fill(ctx context.Context) error {
 	tm := c.tx.Conn().TypeMap()
 	var prevCase string
 	for rows.Next() {
-		c.buf = append(c.buf, decRow{})
-		r := &c.buf[len(c.buf)-1]
-		if err := decodeDecision(tm, fds, rows.RawValues(), prevCase, r); err != nil {
+		c.buf = append(c.buf, payrun.Decision{})
+		d := &c.buf[len(c.buf)-1]
+		if err := decodeDecision(tm, fds, rows.RawValues(), prevCase, d); err != nil {
 			return fmt.Errorf("read decisions: %w", err)
 		}
-		prevCase = r.caseID
+		prevCase = d.CaseID
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read decisions: %w", err)
@@ -204,11 +191,11 @@ func (c *decisionCursor) nextCase(ctx context.Context, rc *RunCase) (bool, error
 	c.ci++
 	rc.Decisions = rc.Decisions[:0]
 	for {
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID < rc.CaseID {
+		for c.pos < len(c.buf) && c.buf[c.pos].CaseID < rc.CaseID {
 			c.pos++ // a case not computed in this run
 		}
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID == rc.CaseID {
-			rc.Decisions = append(rc.Decisions, c.buf[c.pos].d)
+		for c.pos < len(c.buf) && c.buf[c.pos].CaseID == rc.CaseID {
+			rc.Decisions = append(rc.Decisions, c.buf[c.pos])
 			c.pos++
 		}
 		if c.pos < len(c.buf) || c.decsDone {

@@ -195,7 +195,7 @@ func paidRuns(ctx context.Context, tx pgx.Tx, s *RunSummary) (recent, older []in
 	if err != nil {
 		return nil, nil, fmt.Errorf("paid runs: earliest month: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, CASE WHEN $2::date IS NULL OR period >= $2::date THEN true ELSE false END
+	rows, err := tx.Query(ctx, `SELECT id, $2::date IS NULL OR period >= $2::date
 		FROM runs WHERE municipality = $1 AND state IN ('established', 'released', 'exported')`, s.Municipality, bound)
 	if err != nil {
 		return nil, nil, fmt.Errorf("paid runs: %w", err)
