@@ -197,8 +197,12 @@ func (db *DB) StreamExportLines(ctx context.Context, municipality string, runID 
 		if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
 			return err
 		}
-		// The run's lines are sorted in memory, not on disk.
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '256MB'"); err != nil {
+		// The run's rows come in case order from an index (migration 0130).
+		// They were written minutes ago: the statistics may not know them
+		// yet (autovacuum analyzes later), and PostgreSQL, expecting a few
+		// rows, would sort them instead. Should a sort be needed anyway,
+		// it stays in memory.
+		if _, err := tx.Exec(ctx, "SET LOCAL enable_sort = off; SET LOCAL work_mem = '256MB'"); err != nil {
 			return err
 		}
 		var r packedReader
@@ -233,6 +237,16 @@ type ExportPayee struct {
 	LandlordName, LandlordIBAN, LandlordBIC, LandlordReference string
 }
 
+// exportPayeesSQL selects the payees of municipality $1's decisions in
+// case order from the index on (municipality, case_id) (migration 0130),
+// the decisions of a case sorted by id.
+const exportPayeesSQL = `
+			SELECT case_id, decision_id, payee_channel, payee_name, coalesce(payee_iban, ''), coalesce(payee_bic, ''),
+			       coalesce(landlord_name, ''), coalesce(landlord_iban, ''), coalesce(landlord_bic, ''),
+			       coalesce(landlord_reference, '')
+			  FROM decisions WHERE municipality = $1
+			 ORDER BY case_id COLLATE "C", decision_id COLLATE "C"`
+
 // StreamExportPayees calls fn for the payee of every decision of
 // municipality in case order (byte order; decisions of a case in decision
 // id order): the export merges them with its lines. The *ExportPayee is
@@ -245,12 +259,7 @@ func (db *DB) StreamExportPayees(ctx context.Context, municipality string, fn fu
 		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '128MB'"); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
-			SELECT case_id, decision_id, payee_channel, payee_name, coalesce(payee_iban, ''), coalesce(payee_bic, ''),
-			       coalesce(landlord_name, ''), coalesce(landlord_iban, ''), coalesce(landlord_bic, ''),
-			       coalesce(landlord_reference, '')
-			  FROM decisions WHERE municipality = $1
-			 ORDER BY case_id COLLATE "C", decision_id COLLATE "C"`, municipality)
+		rows, err := tx.Query(ctx, exportPayeesSQL, municipality)
 		if err != nil {
 			return err
 		}

@@ -18,22 +18,24 @@ var decCols = [nDecCols]string{"case_id", "decision_id", "supersedes", "law", "v
 	"heating", "pay_to", "countable_income", "payee_channel", "payee_iban", "landlord_iban", "reclaim_id",
 	"offset_monthly", "offset_remaining", "persons"}
 
-// decisionsCursorSQL streams every decision of the municipality ($1) in
+// decisionsSelectSQL streams every decision of the municipality ($1) in
 // case order (byte order, the order of the cases cursor); the decisions of
 // a case are put in order of valid_from and decision id in Go. An empty
-// supersedes list comes as NULL (most decisions: no array to decode). With the
-// index on (municipality, case_id) PostgreSQL scans it in order and sends
-// the first rows at once: no sort of the municipality's decisions, and no
-// index descent per case (a query per batch of case ids cost three times
-// as much).
-const decisionsCursorSQL = `DECLARE run_decisions NO SCROLL CURSOR FOR
-SELECT d.case_id, d.decision_id, nullif(d.supersedes, '{}'), d.law,
+// supersedes list comes as NULL (most decisions: no array to decode). The
+// index on (municipality, case_id) gives the order (its case_id in "C",
+// migration 0130): PostgreSQL sends the first rows at once, with no sort
+// of the municipality's decisions and no index descent per case (a query
+// per batch of case ids cost three times as much).
+const decisionsSelectSQL = `SELECT d.case_id, d.decision_id, nullif(d.supersedes, '{}'), d.law,
        (d.valid_from - DATE '1970-01-01'), (d.valid_to - DATE '1970-01-01'),
        (d.rent * 100)::bigint, (d.heating * 100)::bigint, d.pay_to, (d.countable_income * 100)::bigint,
        d.payee_channel, d.payee_iban, d.landlord_iban,
        d.reclaim_id, (d.offset_monthly * 100)::bigint, (d.offset_remaining * 100)::bigint, d.persons::text
 FROM decisions d WHERE d.municipality = $1
 ORDER BY d.case_id COLLATE "C"`
+
+// decisionsCursorSQL declares the run_decisions cursor over decisionsSelectSQL.
+const decisionsCursorSQL = "DECLARE run_decisions NO SCROLL CURSOR FOR\n" + decisionsSelectSQL
 
 // decodeDecision decodes one row of the run_decisions cursor from its raw
 // values into d, a zero Decision (pgx's Scan would allocate every text column; the case id

@@ -139,16 +139,20 @@ func (bt *buildTx) stream(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// casesSelectSQL selects the cases of municipality $1 to compute for the
+// period starting $2, with their first month, in case order (the primary
+// key's order, migration 0130).
+var casesSelectSQL = `SELECT c.case_id, coalesce(` + sqlMonth(effectiveFrom) + `, -1)
+		FROM cases c ` + settledJoin + `
+		WHERE c.municipality = $1 AND (` + effectiveFrom + ` IS NULL OR ` + effectiveFrom + ` <= $2)
+		ORDER BY c.case_id COLLATE "C"`
+
 // declareCursors opens the run_cases and run_paid cursors on tx.
 func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	period := s.Period.First().Time(utc)
 	// The cases to compute, in case order; their decisions come from the
 	// run_decisions cursor (decisionsCursorSQL), merged in Go.
-	_, err := tx.Exec(ctx, `DECLARE run_cases NO SCROLL CURSOR FOR
-		SELECT c.case_id, coalesce(`+sqlMonth(effectiveFrom)+`, -1)
-		FROM cases c `+settledJoin+`
-		WHERE c.municipality = $1 AND (`+effectiveFrom+` IS NULL OR `+effectiveFrom+` <= $2)
-		ORDER BY c.case_id COLLATE "C"`, s.Municipality, period)
+	_, err := tx.Exec(ctx, "DECLARE run_cases NO SCROLL CURSOR FOR "+casesSelectSQL, s.Municipality, period)
 	if err != nil {
 		return fmt.Errorf("open cases cursor: %w", err)
 	}
