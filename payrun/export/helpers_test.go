@@ -208,14 +208,22 @@ func (b *bundle) newRun(tb testing.TB, state payrun.RunState, instant bool, paye
 		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO run_case_lines (municipality, run_id, case_id, first_month, last_month, line_count, lines)
-			SELECT $1, $2, case_id, min(month), max(month), count(*),
-			       string_agg(concat_ws('|', to_char(month, 'YYYY-MM'), payee_role, component, kind, amount::text, law, cost_bearer,
-			                            decision_id, reclaim_id), ';'
-			                  ORDER BY month, payee_role,
-			                           array_position(ARRAY['regular', 'extra', 'child_supplement', 'rent', 'heating', 'income', 'offset'], component),
-			                           reclaim_id COLLATE "C", kind, amount)
-			FROM test_lines GROUP BY case_id`, mun, id); err != nil {
+		// one chunk of all the run's cases (migration 0135)
+		if _, err := tx.Exec(ctx, `INSERT INTO run_chunks (municipality, run_id, first_case, last_case, cases, line_count, lines, offsets)
+			SELECT $1, $2, min(case_id), max(case_id), count(*), sum(n),
+			       string_agg(case_id || E'\t' || packed, E'\n' ORDER BY case_id COLLATE "C"),
+			       coalesce(string_agg(case_id || E'\t' || offs, E'\n' ORDER BY case_id COLLATE "C") FILTER (WHERE offs <> ''), '')
+			FROM (SELECT case_id, count(*) AS n,
+			             string_agg(line, ';' ORDER BY o) AS packed,
+			             coalesce(string_agg(line, ';' ORDER BY o) FILTER (WHERE component = 'offset'), '') AS offs
+			      FROM (SELECT case_id, component, concat_ws('|', to_char(month, 'YYYY-MM'), payee_role, component, kind, amount::text,
+			                   law, cost_bearer, decision_id, reclaim_id) AS line,
+			                   row_number() OVER (PARTITION BY case_id ORDER BY month, payee_role,
+			                       array_position(ARRAY['regular', 'extra', 'child_supplement', 'rent', 'heating', 'income', 'offset'], component),
+			                       reclaim_id COLLATE "C", kind, amount) AS o
+			            FROM test_lines) t
+			      GROUP BY case_id) x
+			HAVING count(*) > 0`, mun, id); err != nil {
 			return err
 		}
 		// The lifecycle as the database enforces it: digest, signature 1,

@@ -55,13 +55,14 @@ func TestOnePersonWithBothRolesCannotRelease(t *testing.T) {
 		{"back to proposed", `UPDATE runs SET state = 'proposed' WHERE id = $1 AND $2::bigint > 0`},
 		{"remove the first signature", `DELETE FROM signatures WHERE run_id = $1 AND $2::bigint > 0`},
 		{"change the signer", `UPDATE signatures SET user_id = user_id WHERE run_id = $1 AND $2::bigint > 0`},
-		{"change a signed line", `UPDATE run_case_lines SET lines = replace(lines, '|payment|', '|payment|1') WHERE run_id = $1 AND $2::bigint > 0`},
-		{"delete a signed line", `DELETE FROM run_case_lines WHERE run_id = $1 AND $2::bigint > 0`},
-		{"add a line to a signed run", `INSERT INTO run_case_lines SELECT municipality, run_id, 'X-1', first_month, last_month, line_count, lines
-			FROM run_case_lines WHERE run_id = $1 AND $2::bigint > 0 LIMIT 1`},
+		{"change a signed line", `UPDATE run_chunks SET lines = replace(lines, '|payment|', '|payment|1') WHERE run_id = $1 AND $2::bigint > 0`},
+		{"delete a signed line", `DELETE FROM run_chunks WHERE run_id = $1 AND $2::bigint > 0`},
+		{"add a line to a signed run", `INSERT INTO run_chunks SELECT municipality, run_id, 'ZZ-1', 'ZZ-1', 1, 1,
+			'ZZ-1' || E'\t' || '2026-12|beneficiary|regular|payment|1.00|sgb12_3|municipality||', ''
+			FROM run_chunks WHERE run_id = $1 AND $2::bigint > 0 LIMIT 1`},
 		{"change the digest", `UPDATE runs SET digest = sha256('x') WHERE id = $1 AND $2::bigint > 0`},
 		{"insert a released run", `INSERT INTO runs (municipality, kind, period, state, created_by) VALUES ('unna', 'supplementary', '2026-12-01', 'released', $2) RETURNING $1::bigint`},
-		{"truncate lines", `TRUNCATE run_case_lines`},
+		{"truncate lines", `TRUNCATE run_chunks`},
 		// the guards themselves belong to the schema owner, not to the
 		// application role (issue 4: no SQL typed by hand switches them off)
 		{"switch off the signature triggers", `ALTER TABLE signatures DISABLE TRIGGER USER`},
@@ -112,7 +113,7 @@ func TestProposedLinesChangedByHandCannotBeSigned(t *testing.T) {
 	s := b.create(t, "werne")
 	d, err := b.db.RunDetails(context.Background(), "werne", s.ID, 0, 0)
 	must(t, err)
-	if code := b.sqlAs(t, "werne", `UPDATE run_case_lines SET lines = replace(lines, '|payment|', '|payment|1') WHERE run_id = $1`, s.ID); code != "" {
+	if code := b.sqlAs(t, "werne", `UPDATE run_chunks SET lines = replace(lines, '|payment|', '|payment|1') WHERE run_id = $1`, s.ID); code != "" {
 		t.Fatalf("proposed lines: %s", code)
 	}
 	if _, err := runsSign(b.db, token("werne", "pruefer"), s.ID, d.Digest); !errors.Is(err, payrun.ErrRunChanged) {
@@ -218,7 +219,7 @@ func TestTenancy(t *testing.T) {
 	b := setup(t, 10, "unna", "luenen")
 	ctx := context.Background()
 	s := b.create(t, "unna")
-	for _, table := range []string{"runs", "run_lines", "run_case_lines", "decisions", "cases", "users", "api_tokens", "audit_events", "run_warnings", "municipalities"} {
+	for _, table := range []string{"runs", "run_lines", "run_case_lines", "run_chunks", "decisions", "cases", "users", "api_tokens", "audit_events", "run_warnings", "municipalities"} {
 		var n int64
 		must(t, b.db.WithTx(ctx, "luenen", func(tx pgx.Tx) error {
 			col := "municipality"
@@ -238,7 +239,7 @@ func TestTenancy(t *testing.T) {
 	if _, err := runsSign(b.db, token("luenen", "pruefer"), s.ID, ""); !errors.Is(err, payrun.ErrNotFound) {
 		t.Errorf("Lünen checker signs Unna's run: %v", err)
 	}
-	if code := b.sqlAs(t, "luenen", `UPDATE run_case_lines SET lines = replace(lines, '|payment|', '|payment|1') WHERE municipality = 'unna'`); code != "" {
+	if code := b.sqlAs(t, "luenen", `UPDATE run_chunks SET lines = replace(lines, '|payment|', '|payment|1') WHERE municipality = 'unna'`); code != "" {
 		t.Fatalf("update: %s", code)
 	}
 	ok, err := runs.VerifyDigest(ctx, b.db, "unna", s.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +196,60 @@ func (b *bundle) checkLineGroups(tb testing.TB, m string, id int64) {
 	if len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		tb.Fatalf("run %d line groups:\n%s\nwant:\n%s", id, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestNettingAcrossChunks: runs store their lines in chunks of a batch of
+// cases each (migration 0135), so the chunks of different runs cover
+// different ranges of cases, and run creation merges them per case. Four
+// months with different batch sizes, corrections back to the first month
+// (the third run nets against the first two) and a reclaim that the
+// fourth run reads from older runs' offsets: every month of every case is
+// paid exactly once.
+func TestNettingAcrossChunks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 40, "unna")
+	ctx := context.Background()
+	createSigned := func(p payrun.Month, batch int) {
+		t.Helper()
+		s, err := runs.Create(ctx, b.db, "unna", p, runs.Options{BatchCases: batch})
+		must(t, err)
+		must(t, b.sign(t, "unna", "pruefer", s.ID))
+		must(t, b.sign(t, "unna", "chef", s.ID))
+	}
+	createSigned(period, 7)
+	createSigned(period+1, 3)
+	var fixes []payrun.Decision
+	for _, k := range sortedKeys(b.decisions) {
+		d := b.decisions[k][len(b.decisions[k])-1]
+		if d.ValidTo != nil || d.Offset != nil || d.ValidFrom >= period.First() || len(fixes) >= 12 {
+			continue
+		}
+		n := supersede(d, period.First())
+		n.CountableIncome = 0
+		if n.Housing != nil {
+			h := *n.Housing
+			h.Heating += 25_00
+			n.Housing = &h
+		}
+		if len(fixes)%4 == 1 {
+			n.Offset = &payrun.Offset{ReclaimID: "R-CHUNK-" + d.CaseID, Monthly: 10_00, Remaining: 1000_00}
+		}
+		fixes = append(fixes, n)
+	}
+	if len(fixes) < 8 {
+		t.Fatalf("fixtures have %d open cases to correct, want 8", len(fixes))
+	}
+	b.importDecisions(t, fixes...)
+	createSigned(period+2, 5)
+	createSigned(period+3, 4)
+	b.checkExactlyOnce(t, "unna", period+3)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -207,7 +207,7 @@ func (db *DB) StreamExportLines(ctx context.Context, municipality string, runID 
 		}
 		var r packedReader
 		var l ExportLine
-		return r.each(ctx, tx, runPackedSQL, []any{municipality, runID}, func(_ string, lines []RunLine, _ [][]byte) error {
+		return r.each(ctx, tx, runPackedSQL, []any{municipality, runID}, func(_ string, lines []RunLine) error {
 			sortLines(lines, journalLess)
 			for i := range lines {
 				rl := &lines[i]

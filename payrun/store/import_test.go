@@ -264,7 +264,7 @@ func TestMigrationsFromEmpty(t *testing.T) {
 	if applied != len(ms) {
 		t.Errorf("applied %d migrations, embedded %d", applied, len(ms))
 	}
-	for _, want := range []string{"municipalities", "users", "decisions", "cases", "runs", "run_case_lines", "signatures", "audit_events"} {
+	for _, want := range []string{"municipalities", "users", "decisions", "cases", "runs", "run_chunks", "signatures", "audit_events"} {
 		found := false
 		for _, r := range rls {
 			found = found || r == want

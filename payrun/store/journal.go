@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -232,13 +233,14 @@ func journalRecords(ctx context.Context, tx pgx.Tx, municipality string, jr jour
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if start == 0 || start > firstLine || start+lines <= lastLine {
+	if start == 0 || start > firstLine || start+lines <= lastLine || len(cases) == 0 {
 		return nil, fmt.Errorf("journal of run %d: no pages for lines %d–%d", jr.runID, firstLine, lastLine)
 	}
-	// "run_id + 0": the lines are found through their cases (index
-	// run_case_lines_case), never by reading the whole run.
-	rows, err = tx.Query(ctx, journalLinesSQL+`l.case_id = ANY($3) AND l.run_id + 0 = $2`+journalOrderSQL,
-		municipality, jr.runID, cases)
+	// Only the chunks of the run that hold the pages' cases are read
+	// (migration 0135), never the whole run.
+	lo, hi := slices.Min(cases), slices.Max(cases)
+	rows, err = tx.Query(ctx, journalLinesSQL+`l.run_id = $2 AND l.chunk_last >= $4 AND l.chunk_first <= $5
+		AND l.case_id = ANY($3)`+journalOrderSQL, municipality, jr.runID, cases, lo, hi)
 	if err != nil {
 		return nil, err
 	}

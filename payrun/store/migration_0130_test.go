@@ -34,7 +34,7 @@ func TestCaseOrderFromIndexes(t *testing.T) {
 }
 
 // caseSorts returns the sort keys of the Sort nodes of plan that sort by
-// a case id.
+// a case id (case_id, first_case).
 func caseSorts(plan any) []string {
 	node, ok := plan.(map[string]any)
 	if !ok {
@@ -43,7 +43,7 @@ func caseSorts(plan any) []string {
 	var keys []string
 	if node["Node Type"] == "Sort" {
 		for _, k := range node["Sort Key"].([]any) {
-			if strings.Contains(fmt.Sprint(k), "case_id") {
+			if strings.Contains(fmt.Sprint(k), "case") {
 				keys = append(keys, fmt.Sprint(k))
 			}
 		}

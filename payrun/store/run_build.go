@@ -245,7 +245,7 @@ func (bt *buildTx) openRun(ctx context.Context) error {
 	switch {
 	case err == nil:
 		s.Refreshed = true
-		if _, err := tx.Exec(ctx, "DELETE FROM run_case_lines WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM run_chunks WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
 			return fmt.Errorf("run %d: delete lines: %w", s.ID, err)
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM run_warnings WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
@@ -432,26 +432,20 @@ type payRow struct {
 	jumpFrom *payrun.Cents // last month's sum when the amount jumped
 }
 
-// insertLinesSQL writes one batch of cases' packed lines (migration 0095)
-// from column arrays. COPY FROM is refused on a table with row-level
-// security, and a staging table costs a second write and read; arrays go
-// straight in.
-// The batch's pay rows go into the run_pay staging table in the same
+// insertLinesSQL writes one batch of cases' lines as one chunk (migration
+// 0135) and the batch's pay rows into the run_pay staging table, in one
 // statement (one round trip per batch).
-const insertLinesSQL = `WITH lines AS (
-    INSERT INTO run_case_lines (municipality, run_id, case_id, first_month, last_month, line_count, lines)
-    SELECT $1, $2, u.case_id, DATE '1970-01-01' + u.first_day, DATE '1970-01-01' + u.last_day, u.n, u.lines
-    FROM unnest($3::text[], $4::int[], $5::int[], $6::int[], $7::text[]) AS u(case_id, first_day, last_day, n, lines)
+const insertLinesSQL = `WITH chunk AS (
+    INSERT INTO run_chunks (municipality, run_id, first_case, last_case, cases, line_count, lines, offsets)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 )
 INSERT INTO run_pay (case_id, payee_role, cents, iban, jump_from)
-SELECT * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[])`
+SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[], $12::text[], $13::bigint[])`
 
-// lineColumns holds one batch of cases' packed lines as column arrays for
+// lineColumns holds one batch's chunk and pay rows as parameters of
 // insertLinesSQL.
 type lineColumns struct {
-	caseID, lines      []string
-	first, last, count []int32
-	buf                []byte
+	chunk chunk
 	// the batch's pay rows
 	payCase, payRole []string
 	payCents         []int64
@@ -473,28 +467,18 @@ func (c *lineColumns) setPay(pay []payRow) {
 	}
 }
 
-// reset packs lines (consecutive lines of a case together, as the builder
-// returns them) case by case, each in digest order.
+// reset packs lines (consecutive lines of a case together, cases in
+// ascending order, as the builder returns them) into the chunk.
 func (c *lineColumns) reset(lines []RunLine) error {
-	c.caseID, c.lines = c.caseID[:0], c.lines[:0]
-	c.first, c.last, c.count = c.first[:0], c.last[:0], c.count[:0]
+	c.chunk.reset()
 	for i := 0; i < len(lines); {
 		j := i + 1
 		for j < len(lines) && lines[j].CaseID == lines[i].CaseID {
 			j++
 		}
-		cl := lines[i:j]
-		sortLines(cl, digestLess)
-		var first, last payrun.Month
-		var err error
-		if c.buf, first, last, err = packLines(c.buf[:0], cl); err != nil {
+		if err := c.chunk.add(lines[i:j]); err != nil {
 			return err
 		}
-		c.caseID = append(c.caseID, cl[0].CaseID)
-		c.lines = append(c.lines, string(c.buf))
-		c.first = append(c.first, int32(first.First()))
-		c.last = append(c.last, int32(last.First()))
-		c.count = append(c.count, int32(len(cl)))
 		i = j
 	}
 	return nil
@@ -512,8 +496,9 @@ func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes
 	}
 	c.setPay(lb.pay)
 	st.lap("encode lines")
-	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.caseID, c.first, c.last,
-		c.count, c.lines, c.payCase, c.payRole, c.payCents, c.payIBAN, c.payJump); err != nil {
+	ch := &c.chunk
+	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, ch.firstCase, ch.lastCase, ch.cases,
+		ch.lines, string(ch.text), string(ch.offsets), c.payCase, c.payRole, c.payCents, c.payIBAN, c.payJump); err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
 	st.lap("insert lines and pay rows")

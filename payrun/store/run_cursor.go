@@ -224,42 +224,79 @@ type paidRow struct {
 	p      PaidAmount
 }
 
-// paidCursor reads the run_paid cursor (packed lines of live runs, in case
-// order) batch by batch; casePaid keeps the lines a run must net against
-// and those of the month before the period (prev: the amount-jump warning).
+// paidCursor reads the run_paid cursor: chunks of live runs (migration
+// 0135) in order of their first case, the lines of recent runs and the
+// offsets of older ones. Chunks of different runs overlap; casePaid looks
+// into every chunk read that a case may be in. casePaid keeps the lines a
+// run must net against and those of the month before the period (prev:
+// the amount-jump warning).
 type paidCursor struct {
 	tx    pgx.Tx
-	batch int
+	batch int // chunks per FETCH
 	prev  payrun.Month
-	buf   []paidRow
-	pos   int
+	open  []*paidChunk // chunks read, not yet passed
+	spare []*paidChunk
+	last  string // first case of the last chunk read
 	done  bool
-	pr    packedReader
+	lines []RunLine
 }
 
+// paidChunk is one chunk of the paid cursor, unpacked, and how far the
+// cases asked for have passed it.
+type paidChunk struct {
+	rows []paidRow
+	pos  int
+}
+
+// fill reads the next chunks into c.open.
 func (c *paidCursor) fill(ctx context.Context) error {
-	c.buf, c.pos = c.buf[:0], 0
-	if c.done {
-		return nil
-	}
-	rows := 0
-	err := c.pr.each(ctx, c.tx, fmt.Sprintf("FETCH %d FROM run_paid", c.batch), nil,
-		func(caseID string, lines []RunLine, raw [][]byte) error {
-			rows++
-			for i := range lines {
-				l := &lines[i]
-				c.buf = append(c.buf, paidRow{caseID: caseID, p: PaidAmount{Month: l.Month, Payee: l.Payee,
-					Component: l.Component, ReclaimID: l.ReclaimID, Amount: l.Amount}})
-			}
-			return nil
-		})
+	rows, err := c.tx.Query(ctx, fmt.Sprintf("FETCH %d FROM run_paid", c.batch))
 	if err != nil {
 		return fmt.Errorf("fetch paid: %w", err)
 	}
-	if rows < c.batch {
-		c.done = true
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		raw := rows.RawValues()
+		if len(raw) != 2 || raw[0] == nil || raw[1] == nil {
+			return fmt.Errorf("fetch paid: unexpected row")
+		}
+		n++
+		c.last = string(raw[0])
+		if err := c.addChunk(raw[1]); err != nil {
+			return fmt.Errorf("fetch paid: %w", err)
+		}
 	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("fetch paid: %w", err)
+	}
+	c.done = n < c.batch
 	return nil
+}
+
+// addChunk unpacks a chunk's text into a paidChunk of c.open.
+func (c *paidCursor) addChunk(text []byte) error {
+	var ch *paidChunk
+	if k := len(c.spare); k > 0 {
+		ch, c.spare = c.spare[k-1], c.spare[:k-1]
+	} else {
+		ch = new(paidChunk)
+	}
+	ch.rows, ch.pos = ch.rows[:0], 0
+	err := eachSection(text, "", func(caseID string, packed []byte) error {
+		var err error
+		if c.lines, err = unpackLines(caseID, packed, c.lines[:0]); err != nil {
+			return err
+		}
+		for i := range c.lines {
+			l := &c.lines[i]
+			ch.rows = append(ch.rows, paidRow{caseID: caseID, p: PaidAmount{Month: l.Month, Payee: l.Payee,
+				Component: l.Component, ReclaimID: l.ReclaimID, Amount: l.Amount}})
+		}
+		return nil
+	})
+	c.open = append(c.open, ch)
+	return err
 }
 
 // casePaid sets rc.Paid to the paid sums of rc's case, one per (month,
@@ -269,27 +306,41 @@ func (c *paidCursor) fill(ctx context.Context) error {
 // ascending order; rows of cases never asked for are skipped.
 func (c *paidCursor) casePaid(ctx context.Context, rc *RunCase) error {
 	rc.Paid, rc.LastMonth = rc.Paid[:0], [2]LastMonthSum{}
-	for {
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID < rc.CaseID {
-			c.pos++
-		}
-		for c.pos < len(c.buf) && c.buf[c.pos].caseID == rc.CaseID {
-			r := &c.buf[c.pos]
-			if r.p.Month == c.prev {
-				rc.LastMonth[payeeIndex(r.p.Payee)].add(r.p.Amount)
-			}
-			if rc.From < 0 || r.p.Month >= rc.From || r.p.Component == payrun.CompOffset {
-				rc.Paid = addPaid(rc.Paid, &r.p)
-			}
-			c.pos++
-		}
-		if c.pos < len(c.buf) || c.done {
-			sortPaid(rc.Paid)
-			return nil
-		}
+	// A chunk not read yet starts at c.last or later: while that is not
+	// after the case, the case may be in it.
+	for !c.done && c.last <= rc.CaseID {
 		if err := c.fill(ctx); err != nil {
 			return err
 		}
+	}
+	kept := c.open[:0]
+	for _, ch := range c.open {
+		for ch.pos < len(ch.rows) && ch.rows[ch.pos].caseID < rc.CaseID {
+			ch.pos++
+		}
+		for ch.pos < len(ch.rows) && ch.rows[ch.pos].caseID == rc.CaseID {
+			c.addRow(rc, &ch.rows[ch.pos])
+			ch.pos++
+		}
+		if ch.pos < len(ch.rows) {
+			kept = append(kept, ch)
+		} else {
+			c.spare = append(c.spare, ch)
+		}
+	}
+	clear(c.open[len(kept):])
+	c.open = kept
+	sortPaid(rc.Paid)
+	return nil
+}
+
+// addRow adds one paid line of rc's case to rc.
+func (c *paidCursor) addRow(rc *RunCase, r *paidRow) {
+	if r.p.Month == c.prev {
+		rc.LastMonth[payeeIndex(r.p.Payee)].add(r.p.Amount)
+	}
+	if rc.From < 0 || r.p.Month >= rc.From || r.p.Component == payrun.CompOffset {
+		rc.Paid = addPaid(rc.Paid, &r.p)
 	}
 }
 

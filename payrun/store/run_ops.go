@@ -276,8 +276,8 @@ func RunLineGroups(ctx context.Context, tx pgx.Tx, municipality string, id int64
 	}
 	sums := map[key]*LineGroup{}
 	var r packedReader
-	err := r.each(ctx, tx, `SELECT case_id, lines FROM run_case_lines WHERE municipality = $1 AND run_id = $2`,
-		[]any{municipality, id}, func(_ string, lines []RunLine, _ [][]byte) error {
+	err := r.each(ctx, tx, `SELECT lines FROM run_chunks WHERE municipality = $1 AND run_id = $2`,
+		[]any{municipality, id}, func(_ string, lines []RunLine) error {
 			for i := range lines {
 				l := &lines[i]
 				k := key{l.Law, l.Component, l.CostBearer, l.Kind}
@@ -352,9 +352,9 @@ func runFirstLines(ctx context.Context, tx pgx.Tx, municipality string, id int64
 	}
 	var out []RunLine
 	var r packedReader
-	err := r.each(ctx, tx, `SELECT case_id, lines FROM run_case_lines WHERE municipality = $1 AND run_id = $2
-		ORDER BY case_id COLLATE "C" LIMIT $3`, []any{municipality, id, limit},
-		func(_ string, lines []RunLine, _ [][]byte) error {
+	// every chunk holds at least one line: limit chunks are enough
+	err := r.each(ctx, tx, runPackedSQL+` LIMIT $3`, []any{municipality, id, limit},
+		func(_ string, lines []RunLine) error {
 			out = append(out, lines[:min(len(lines), limit-len(out))]...)
 			return nil
 		})
@@ -366,7 +366,7 @@ func runFirstLines(ctx context.Context, tx pgx.Tx, municipality string, id int64
 func (db *DB) StreamRunLines(ctx context.Context, municipality string, id int64, fn func(*RunLine) error) error {
 	return db.WithTx(ctx, municipality, func(tx pgx.Tx) error {
 		var r packedReader
-		return r.each(ctx, tx, runPackedSQL, []any{municipality, id}, func(_ string, lines []RunLine, _ [][]byte) error {
+		return r.each(ctx, tx, runPackedSQL, []any{municipality, id}, func(_ string, lines []RunLine) error {
 			for i := range lines {
 				if err := fn(&lines[i]); err != nil {
 					return err

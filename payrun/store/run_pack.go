@@ -8,20 +8,25 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/payrun/payrun/payrun"
 )
 
-// The lines of one case in one run are stored as one row of
-// run_case_lines, their fields packed in a text column (migration 0095):
+// The lines of a run are stored in chunks of consecutive cases, one row of
+// run_chunks each (migration 0135), their fields packed in a text column:
 //
-//	line (';' line)*, line = month|payee|component|kind|amount|law|cost_bearer|decision_id|reclaim_id
+//	chunk   = section ('\n' section)*, sections in case order
+//	section = case_id '\t' line (';' line)*
+//	line    = month|payee|component|kind|amount|law|cost_bearer|decision_id|reclaim_id
 //
-// in digest order. packLines writes that text, unpackLines reads it.
+// a case's lines in digest order (migration 0095). packChunk writes that
+// text, eachSection and unpackLines read it.
 
 // errPackedID is returned for an identifier that would break the packing.
-var errPackedID = errors.New("identifier contains '|' or ';'")
+var errPackedID = errors.New("identifier contains '|', ';', tab or newline")
+
+// packSeparators are the characters no packed identifier may contain.
+const packSeparators = "|;\t\n"
 
 // componentRank is the position of each component in payrun.Components:
 // the digest order of components.
@@ -67,7 +72,7 @@ func insertionSort[T any](s []T, less func(a, b *T) bool) {
 func packLines(b []byte, lines []RunLine) (out []byte, first, last payrun.Month, err error) {
 	for i := range lines {
 		l := &lines[i]
-		if strings.ContainsAny(l.DecisionID, "|;") || strings.ContainsAny(l.ReclaimID, "|;") {
+		if strings.ContainsAny(l.DecisionID, packSeparators) || strings.ContainsAny(l.ReclaimID, packSeparators) {
 			return b, 0, 0, fmt.Errorf("case %s: decision %q, reclaim %q: %w", l.CaseID, l.DecisionID, l.ReclaimID, errPackedID)
 		}
 		if i == 0 {
@@ -180,41 +185,136 @@ func journalLess(a, b *RunLine) bool {
 	return a.Amount < b.Amount
 }
 
-// packedReader streams rows whose first two columns are case_id and the
-// packed lines, and unpacks each case's lines into a reused slice.
-type packedReader struct {
-	lines  []RunLine
-	caseID string
-	fds    []pgconn.FieldDescription // of the current query
+// chunk is the packed text of one row of run_chunks being written: the
+// sections of consecutive cases, and of their offset lines.
+type chunk struct {
+	firstCase, lastCase string
+	cases, lines        int32
+	text, offsets       []byte
+	caseText            []byte // scratch: one case's packed lines
 }
 
-// each runs sql on tx and calls fn with every row's case id and lines
-// (fn must not keep the slice; raw is the row's raw values, for extra
-// columns).
+// reset empties c for the next chunk.
+func (c *chunk) reset() {
+	c.firstCase, c.lastCase, c.cases, c.lines = "", "", 0, 0
+	c.text, c.offsets = c.text[:0], c.offsets[:0]
+}
+
+// add appends the section of one case (its lines, sorted in digest order
+// here) to c; cases come in ascending byte order.
+func (c *chunk) add(lines []RunLine) error {
+	caseID := lines[0].CaseID
+	if caseID == "" || strings.ContainsAny(caseID, packSeparators) {
+		return fmt.Errorf("case %q: %w", caseID, errPackedID)
+	}
+	if c.cases > 0 && caseID <= c.lastCase {
+		return fmt.Errorf("case %s after case %s: cases must ascend", caseID, c.lastCase)
+	}
+	sortLines(lines, digestLess)
+	var err error
+	if c.caseText, _, _, err = packLines(c.caseText[:0], lines); err != nil {
+		return err
+	}
+	if c.cases == 0 {
+		c.firstCase = caseID
+	} else {
+		c.text = append(c.text, '\n')
+	}
+	c.lastCase = caseID
+	c.cases++
+	c.lines += int32(len(lines))
+	c.text = appendSection(c.text, caseID, c.caseText)
+	c.addOffsets(caseID, lines)
+	return nil
+}
+
+// addOffsets appends the section of the case's offset lines to c.offsets,
+// if it has any.
+func (c *chunk) addOffsets(caseID string, lines []RunLine) {
+	started := false
+	for i := range lines {
+		if lines[i].Component != payrun.CompOffset {
+			continue
+		}
+		if !started {
+			if len(c.offsets) > 0 {
+				c.offsets = append(c.offsets, '\n')
+			}
+			c.offsets = append(c.offsets, caseID...)
+			c.offsets = append(c.offsets, '\t')
+			started = true
+		} else {
+			c.offsets = append(c.offsets, ';')
+		}
+		c.offsets, _, _, _ = packLines(c.offsets, lines[i:i+1])
+	}
+}
+
+func appendSection(b []byte, caseID string, packed []byte) []byte {
+	b = append(b, caseID...)
+	b = append(b, '\t')
+	return append(b, packed...)
+}
+
+// eachSection calls fn with the case id and packed lines of every section
+// of a chunk's text. prev is the previous case id: an equal id is not
+// allocated again.
+func eachSection(text []byte, prev string, fn func(caseID string, lines []byte) error) error {
+	for len(text) > 0 {
+		sec := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			sec, text = text[:i], text[i+1:]
+		} else {
+			text = nil
+		}
+		tab := bytes.IndexByte(sec, '\t')
+		if tab <= 0 {
+			return fmt.Errorf("store: packed chunk: section %.40q has no case id", sec)
+		}
+		prev = reuse(prev, sec[:tab])
+		if err := fn(prev, sec[tab+1:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// packedReader streams rows whose first column is a chunk's packed text
+// and unpacks each case's lines into a reused slice.
+type packedReader struct {
+	lines []RunLine
+}
+
+// each runs sql on tx and calls fn with the case id and lines of every
+// case of every chunk, in the order of the rows (fn must not keep the
+// slice).
 func (r *packedReader) each(ctx context.Context, tx pgx.Tx, sql string, args []any,
-	fn func(caseID string, lines []RunLine, raw [][]byte) error) error {
+	fn func(caseID string, lines []RunLine) error) error {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	r.fds = rows.FieldDescriptions()
 	for rows.Next() {
 		raw := rows.RawValues()
-		if len(raw) < 2 || raw[0] == nil || raw[1] == nil {
+		if len(raw) < 1 || raw[0] == nil {
 			return fmt.Errorf("store: packed lines: unexpected row")
 		}
-		r.caseID = reuse(r.caseID, raw[0])
-		if r.lines, err = unpackLines(r.caseID, raw[1], r.lines[:0]); err != nil {
-			return err
-		}
-		if err := fn(r.caseID, r.lines, raw); err != nil {
+		err := eachSection(raw[0], "", func(caseID string, text []byte) error {
+			var err error
+			if r.lines, err = unpackLines(caseID, text, r.lines[:0]); err != nil {
+				return err
+			}
+			return fn(caseID, r.lines)
+		})
+		if err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
 
-// runPackedSQL selects a run's packed rows in case order (byte order).
-const runPackedSQL = `SELECT case_id, lines FROM run_case_lines WHERE municipality = $1 AND run_id = $2
-	ORDER BY case_id COLLATE "C"`
+// runPackedSQL selects a run's chunks in case order (byte order; the
+// primary key's order).
+const runPackedSQL = `SELECT lines FROM run_chunks WHERE municipality = $1 AND run_id = $2
+	ORDER BY first_case`

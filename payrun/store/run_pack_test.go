@@ -2,8 +2,10 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/payrun/payrun/payrun"
@@ -86,7 +88,7 @@ func TestPackFormat(t *testing.T) {
 // TestPackRefusesSeparators: an id with a separator is an error, not a
 // corrupt row.
 func TestPackRefusesSeparators(t *testing.T) {
-	for _, id := range []string{"D|1", "D;1"} {
+	for _, id := range []string{"D|1", "D;1", "D\t1", "D\n1"} {
 		_, _, _, err := packLines(nil, []RunLine{{CaseID: "C", DecisionID: id, Month: 1}})
 		if !errors.Is(err, errPackedID) {
 			t.Errorf("decision %q: %v", id, err)
@@ -94,6 +96,98 @@ func TestPackRefusesSeparators(t *testing.T) {
 		_, _, _, err = packLines(nil, []RunLine{{CaseID: "C", ReclaimID: id, Month: 1}})
 		if !errors.Is(err, errPackedID) {
 			t.Errorf("reclaim %q: %v", id, err)
+		}
+	}
+}
+
+// TestChunkRoundTrip: the sections of a chunk give back every case's lines
+// in digest order, the counts match, and the offsets text holds exactly
+// the offset lines of the cases that have any.
+func TestChunkRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var c chunk
+	for round := range 200 {
+		c.reset()
+		want := map[string][]RunLine{}
+		var order []string
+		lines := 0
+		for k := range 1 + round%13 {
+			id := fmt.Sprintf("C-%03d", k*7+r.IntN(7))
+			if len(order) > 0 && id <= order[len(order)-1] {
+				continue
+			}
+			ls := randomLines(r, id, 1+r.IntN(6))
+			if err := c.add(ls); err != nil { // sorts ls in digest order
+				t.Fatal(err)
+			}
+			want[id], order = ls, append(order, id)
+			lines += len(ls)
+		}
+		if c.firstCase != order[0] || c.lastCase != order[len(order)-1] || int(c.cases) != len(order) || int(c.lines) != lines {
+			t.Fatalf("chunk %s..%s, %d cases, %d lines; want %s..%s, %d, %d",
+				c.firstCase, c.lastCase, c.cases, c.lines, order[0], order[len(order)-1], len(order), lines)
+		}
+		var got []string
+		err := eachSection(c.text, "", func(id string, text []byte) error {
+			ls, err := unpackLines(id, text, nil)
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(ls, want[id]) {
+				t.Fatalf("case %s:\n got %+v\nwant %+v", id, ls, want[id])
+			}
+			got = append(got, id)
+			return nil
+		})
+		if err != nil || !reflect.DeepEqual(got, order) {
+			t.Fatalf("sections %v (%v), want %v", got, err, order)
+		}
+		var offsetCases []string
+		err = eachSection(c.offsets, "", func(id string, text []byte) error {
+			ls, err := unpackLines(id, text, nil)
+			if err != nil {
+				return err
+			}
+			var wantOff []RunLine
+			for _, l := range want[id] {
+				if l.Component == payrun.CompOffset {
+					wantOff = append(wantOff, l)
+				}
+			}
+			if !reflect.DeepEqual(ls, wantOff) {
+				t.Fatalf("offsets of case %s:\n got %+v\nwant %+v", id, ls, wantOff)
+			}
+			offsetCases = append(offsetCases, id)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range order {
+			has := slices.ContainsFunc(want[id], func(l RunLine) bool { return l.Component == payrun.CompOffset })
+			if has != slices.Contains(offsetCases, id) {
+				t.Fatalf("case %s: has offsets %v, in the offsets text %v", id, has, !has)
+			}
+		}
+	}
+}
+
+// TestChunkRefuses: a case id with a separator and cases out of order are
+// errors, not a corrupt chunk.
+func TestChunkRefuses(t *testing.T) {
+	var c chunk
+	for _, id := range []string{"C\t1", "C\n1", ""} {
+		if err := c.add([]RunLine{{CaseID: id, Month: 1}}); !errors.Is(err, errPackedID) {
+			t.Errorf("case %q: %v", id, err)
+		}
+	}
+	c.reset()
+	if err := c.add([]RunLine{{CaseID: "C-2", Month: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"C-2", "C-1"} {
+		if err := c.add([]RunLine{{CaseID: id, Month: 1}}); err == nil {
+			t.Errorf("case %s after C-2 accepted", id)
 		}
 	}
 }

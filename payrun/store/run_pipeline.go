@@ -163,20 +163,19 @@ func declareCursors(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
 	if err != nil {
 		return err
 	}
-	// The paid cursor reads the packed lines of live runs (migration 0095):
-	// every row of the recent runs, and the rows with offsets of the older
-	// ones (migration 0110: both in case order from an index, merged by
-	// PostgreSQL). The reader keeps the lines from each case's first month
-	// to compute on, the offsets of every month and the lines of the month
-	// before the period (the amount-jump warning), and sums them per case.
+	// The paid cursor reads the chunks of live runs (migration 0135): the
+	// lines of the recent runs, the offsets of the older ones (migration
+	// 0110), in order of their first case (a few hundred rows per run; the
+	// reader merges the runs per case). The reader keeps the lines from
+	// each case's first month to compute on, the offsets of every month and
+	// the lines of the month before the period (the amount-jump warning),
+	// and sums them per case.
 	_, err = tx.Exec(ctx, `DECLARE run_paid NO SCROLL CURSOR FOR
-		SELECT u.case_id, u.lines FROM (
-			SELECT p.case_id, p.lines FROM run_case_lines p
-			WHERE p.municipality = $1 AND p.run_id = ANY ($2::bigint[])
-			UNION ALL
-			SELECT p.case_id, p.lines FROM run_case_lines p
-			WHERE p.municipality = $1 AND p.run_id = ANY ($3::bigint[]) AND strpos(p.lines, '|offset|') > 0) u
-		ORDER BY u.case_id COLLATE "C"`, s.Municipality, recent, older)
+		SELECT p.first_case, CASE WHEN p.run_id = ANY ($2::bigint[]) THEN p.lines ELSE p.offsets END
+		FROM run_chunks p
+		WHERE p.municipality = $1
+		  AND (p.run_id = ANY ($2::bigint[]) OR (p.run_id = ANY ($3::bigint[]) AND p.offsets <> ''))
+		ORDER BY p.first_case`, s.Municipality, recent, older)
 	if err != nil {
 		return fmt.Errorf("open paid cursor: %w", err)
 	}
@@ -225,7 +224,7 @@ func paidRuns(ctx context.Context, tx pgx.Tx, s *RunSummary) (recent, older []in
 func (bt *buildTx) readCases(ctx context.Context, tx pgx.Tx, read chan<- *caseBatch, free chan *caseBatch, st *stageTimes) error {
 	batch := bt.batchCases()
 	dc := &decisionCursor{tx: tx, batch: batch}
-	pc := &paidCursor{tx: tx, batch: batch * 8, prev: bt.sum.Period - 1}
+	pc := &paidCursor{tx: tx, batch: 4, prev: bt.sum.Period - 1}
 	st.lap("")
 	for {
 		var b *caseBatch

@@ -463,7 +463,7 @@ func loadPaid(ctx context.Context, tx pgx.Tx, m string, id int64, caseID string,
 	rows, err := tx.Query(ctx, `SELECT (extract(year FROM l.month)::int * 12 + extract(month FROM l.month)::int - 1),
 		l.payee_role, l.component, coalesce(l.reclaim_id, ''), (sum(l.amount) * 100)::bigint
 		FROM run_lines l JOIN runs r ON r.municipality = l.municipality AND r.id = l.run_id
-		WHERE l.municipality = $1 AND l.case_id = $2 AND r.id < $3 AND r.state IN ('established', 'released', 'exported')
+		WHERE l.municipality = $1 AND l.case_id = $2 AND l.chunk_first <= $2 AND l.chunk_last >= $2 AND r.id < $3 AND r.state IN ('established', 'released', 'exported')
 		GROUP BY 1, 2, 3, 4`, m, caseID, id)
 	if err != nil {
 		return err

@@ -62,6 +62,7 @@ func (p *Pages) inRun(ctx context.Context, m string, id int64, caseID string, mo
 	return p.cfg.DB.WithTx(ctx, m, func(tx pgx.Tx) error {
 		var one int
 		return tx.QueryRow(ctx, `SELECT 1 FROM run_lines WHERE municipality = $1 AND run_id = $2 AND case_id = $3
+			AND chunk_first <= $3 AND chunk_last >= $3
 			AND month = make_date($4, $5, 1) LIMIT 1`, m, id, caseID, month.Year(), int(month.Mon())).Scan(&one)
 	})
 }
