@@ -183,6 +183,9 @@ type buildTx struct {
 	firstMonth payrun.Month
 	// per (case, payee) payment sums of the case being written
 	payeeSum [2]payrun.Cents
+	warn     warningSet // the warnings found in Go (compute stage)
+	// first_iban warnings the writer inserted
+	firstIBAN int64
 }
 
 func (bt *buildTx) run(ctx context.Context) error {
@@ -200,6 +203,9 @@ func (bt *buildTx) run(ctx context.Context) error {
 		return err
 	}
 	if err := bt.openRun(ctx); err != nil {
+		return err
+	}
+	if err := bt.warn.loadThreshold(ctx, bt.tx, s.Municipality); err != nil {
 		return err
 	}
 	bt.st.lap("open")
@@ -329,8 +335,9 @@ func earliestMonth(c *RunCase) payrun.Month {
 	return m
 }
 
-// account adds one case's lines to the run's totals, and its payee groups
-// to the batch's pay rows (the input of the warnings).
+// account adds one case's lines to the run's totals, checks its payment
+// groups for warnings, and adds those with an IBAN to the batch's pay rows
+// (the writer's first_iban check).
 func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 	s := bt.sum
 	bt.payeeSum = [2]payrun.Cents{}
@@ -366,7 +373,10 @@ func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 			if last := c.LastMonth[p]; last.Lines > 0 && bt.opts.Warnings.jump(g.amount, last.Amount) {
 				r.jumpFrom = &last.Amount
 			}
-			*pay = append(*pay, r)
+			bt.warn.add(&r)
+			if r.iban != nil {
+				*pay = append(*pay, r)
+			}
 		}
 	}
 }
@@ -423,7 +433,8 @@ func (g *payGroup) iban() *string {
 	return nullString(g.latest.Payee.IBAN)
 }
 
-// payRow is one row of the run_pay staging table.
+// payRow is one payment group of a run (case, payee), as the warnings see
+// it.
 type payRow struct {
 	caseID   string
 	payee    payrun.PayeeRole
@@ -433,37 +444,32 @@ type payRow struct {
 }
 
 // insertLinesSQL writes one batch of cases' lines as one chunk (migration
-// 0135) and the batch's pay rows into the run_pay staging table, in one
-// statement (one round trip per batch).
+// 0135) and the first_iban warnings of the batch's payment groups
+// (firstIBANSQL), in one statement (one round trip per batch; its row
+// count is the number of warnings).
 const insertLinesSQL = `WITH chunk AS (
     INSERT INTO run_chunks (municipality, run_id, first_case, last_case, cases, line_count, lines, offsets)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-)
-INSERT INTO run_pay (case_id, payee_role, cents, iban, jump_from)
-SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[], $12::text[], $13::bigint[])`
+    VALUES ($1, $2, $7, $8, $9, $10, $11, $12)
+)` + firstIBANSQL
 
-// lineColumns holds one batch's chunk and pay rows as parameters of
-// insertLinesSQL.
+// lineColumns holds one batch's chunk and the payment groups with an IBAN
+// as parameters of insertLinesSQL.
 type lineColumns struct {
-	chunk chunk
-	// the batch's pay rows
+	chunk            chunk
 	payCase, payRole []string
 	payCents         []int64
 	payIBAN          []*string
-	payJump          []*int64
 }
 
-// setPay sets the pay row columns from pay.
+// setPay sets the pay columns from pay.
 func (c *lineColumns) setPay(pay []payRow) {
 	c.payCase, c.payRole, c.payCents, c.payIBAN = c.payCase[:0], c.payRole[:0], c.payCents[:0], c.payIBAN[:0]
-	c.payJump = c.payJump[:0]
 	for i := range pay {
 		r := &pay[i]
 		c.payCase = append(c.payCase, r.caseID)
 		c.payRole = append(c.payRole, string(r.payee))
 		c.payCents = append(c.payCents, int64(r.amount))
 		c.payIBAN = append(c.payIBAN, r.iban)
-		c.payJump = append(c.payJump, (*int64)(r.jumpFrom))
 	}
 }
 
@@ -497,11 +503,13 @@ func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes
 	c.setPay(lb.pay)
 	st.lap("encode lines")
 	ch := &c.chunk
-	if _, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, ch.firstCase, ch.lastCase, ch.cases,
-		ch.lines, string(ch.text), string(ch.offsets), c.payCase, c.payRole, c.payCents, c.payIBAN, c.payJump); err != nil {
+	tag, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.payCase, c.payRole, c.payCents, c.payIBAN,
+		ch.firstCase, ch.lastCase, ch.cases, ch.lines, string(ch.text), string(ch.offsets))
+	if err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
-	st.lap("insert lines and pay rows")
+	bt.firstIBAN += tag.RowsAffected()
+	st.lap("insert lines and first-IBAN warnings")
 	if bt.opts.AfterBatchFunc != nil {
 		bt.opts.AfterBatchFunc(lb.upTo)
 	}
@@ -523,7 +531,7 @@ func nullString(s string) *string {
 // finish stores totals, digest and warnings, and appends the audit event.
 func (bt *buildTx) finish(ctx context.Context) error {
 	s, tx := bt.sum, bt.tx
-	if err := computeWarnings(ctx, tx, s); err != nil {
+	if err := bt.warn.store(ctx, tx, s, bt.firstIBAN); err != nil {
 		return err
 	}
 	bt.st.lap("warnings")

@@ -56,10 +56,6 @@ func (bt *buildTx) batchCases() int {
 
 // stream reads, computes and writes every case of the run.
 func (bt *buildTx) stream(ctx context.Context) error {
-	if _, err := bt.tx.Exec(ctx, `CREATE TEMP TABLE run_pay (case_id text, payee_role text, cents bigint, iban text, jump_from bigint)
-		ON COMMIT DROP`); err != nil {
-		return fmt.Errorf("pay staging table: %w", err)
-	}
 	var snap string
 	if err := bt.tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snap); err != nil {
 		return fmt.Errorf("export snapshot: %w", err)
