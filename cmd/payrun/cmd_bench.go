@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
@@ -98,7 +99,9 @@ func cmdBench(ctx context.Context, env *Env, args []string) error {
 	fs := env.flagSet("bench")
 	n := fs.Int("cases", 100_000, "generated cases, spread over the municipalities")
 	k := fs.Int("municipalities", len(fixtures.MunicipalityKeys), "municipalities (1–6)")
-	workers := fs.Int("workers", 1, "municipalities computed and exported concurrently")
+	// one municipality per core by default: the night of a shared data
+	// centre uses the machine, and so does its measurement
+	workers := fs.Int("workers", runtime.NumCPU(), "municipalities computed and exported concurrently (the default is the number of CPUs)")
 	keep := fs.Bool("keep", false, "keep the scratch database and files (else deleted)")
 	seed := fs.Int64("seed", 1, "seed of the generator")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run path (run creation to export; with --import-only: of the import) to this file")
