@@ -183,9 +183,7 @@ type buildTx struct {
 	firstMonth payrun.Month
 	// per (case, payee) payment sums of the case being written
 	payeeSum [2]payrun.Cents
-	warn     warningSet // the warnings found in Go (compute stage)
-	// first_iban warnings the writer inserted
-	firstIBAN int64
+	warn     warningSet // the run's payment groups and warnings (compute stage)
 }
 
 func (bt *buildTx) run(ctx context.Context) error {
@@ -205,7 +203,7 @@ func (bt *buildTx) run(ctx context.Context) error {
 	if err := bt.openRun(ctx); err != nil {
 		return err
 	}
-	if err := bt.warn.loadThreshold(ctx, bt.tx, s.Municipality); err != nil {
+	if err := bt.warn.load(ctx, bt.tx, s.Municipality); err != nil {
 		return err
 	}
 	bt.st.lap("open")
@@ -335,10 +333,9 @@ func earliestMonth(c *RunCase) payrun.Month {
 	return m
 }
 
-// account adds one case's lines to the run's totals, checks its payment
-// groups for warnings, and adds those with an IBAN to the batch's pay rows
-// (the writer's first_iban check).
-func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
+// account adds one case's lines to the run's totals and the warnings of
+// its payment groups to warn.
+func (bt *buildTx) account(c *RunCase, lines []RunLine, warn *warnRows) {
 	s := bt.sum
 	bt.payeeSum = [2]payrun.Cents{}
 	var groups [2]payGroup
@@ -373,10 +370,7 @@ func (bt *buildTx) account(c *RunCase, lines []RunLine, pay *[]payRow) {
 			if last := c.LastMonth[p]; last.Lines > 0 && bt.opts.Warnings.jump(g.amount, last.Amount) {
 				r.jumpFrom = &last.Amount
 			}
-			bt.warn.add(&r)
-			if r.iban != nil {
-				*pay = append(*pay, r)
-			}
+			bt.warn.add(&r, warn)
 		}
 	}
 }
@@ -444,45 +438,28 @@ type payRow struct {
 }
 
 // insertLinesSQL writes one batch of cases' lines as one chunk (migration
-// 0135) and the first_iban warnings of the batch's payment groups
-// (firstIBANSQL), in one statement (one round trip per batch; its row
-// count is the number of warnings).
-const insertLinesSQL = `WITH chunk AS (
+// 0135).
+const insertLinesSQL = `INSERT INTO run_chunks (municipality, run_id, first_case, last_case, cases, line_count, lines, offsets)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// insertLinesWarningsSQL writes one batch's chunk and its warnings in one
+// statement (one round trip).
+const insertLinesWarningsSQL = `WITH chunk AS (
     INSERT INTO run_chunks (municipality, run_id, first_case, last_case, cases, line_count, lines, offsets)
-    VALUES ($1, $2, $7, $8, $9, $10, $11, $12)
-)` + firstIBANSQL
+    VALUES ($1, $2, $9, $10, $11, $12, $13, $14)
+)
+` + warningsSQL
 
-// lineColumns holds one batch's chunk and the payment groups with an IBAN
-// as parameters of insertLinesSQL.
-type lineColumns struct {
-	chunk            chunk
-	payCase, payRole []string
-	payCents         []int64
-	payIBAN          []*string
-}
-
-// setPay sets the pay columns from pay.
-func (c *lineColumns) setPay(pay []payRow) {
-	c.payCase, c.payRole, c.payCents, c.payIBAN = c.payCase[:0], c.payRole[:0], c.payCents[:0], c.payIBAN[:0]
-	for i := range pay {
-		r := &pay[i]
-		c.payCase = append(c.payCase, r.caseID)
-		c.payRole = append(c.payRole, string(r.payee))
-		c.payCents = append(c.payCents, int64(r.amount))
-		c.payIBAN = append(c.payIBAN, r.iban)
-	}
-}
-
-// reset packs lines (consecutive lines of a case together, cases in
-// ascending order, as the builder returns them) into the chunk.
-func (c *lineColumns) reset(lines []RunLine) error {
-	c.chunk.reset()
+// packChunk packs lines (consecutive lines of a case together, cases in
+// ascending order, as the builder returns them) into c.
+func packChunk(c *chunk, lines []RunLine) error {
+	c.reset()
 	for i := 0; i < len(lines); {
 		j := i + 1
 		for j < len(lines) && lines[j].CaseID == lines[i].CaseID {
 			j++
 		}
-		if err := c.chunk.add(lines[i:j]); err != nil {
+		if err := c.add(lines[i:j]); err != nil {
 			return err
 		}
 		i = j
@@ -490,26 +467,29 @@ func (c *lineColumns) reset(lines []RunLine) error {
 	return nil
 }
 
-// writeBatch inserts a batch's lines and stages its pay rows (the writer
-// stage, on the run's transaction).
+// writeBatch inserts a batch's lines as a chunk (the writer stage, on the
+// run's transaction).
 func (bt *buildTx) writeBatch(ctx context.Context, lb *lineBatch, st *stageTimes) error {
 	if len(lb.lines) == 0 {
 		return nil
 	}
-	c := &lb.cols
-	if err := c.reset(lb.lines); err != nil {
+	ch := &lb.chunk
+	if err := packChunk(ch, lb.lines); err != nil {
 		return err
 	}
-	c.setPay(lb.pay)
 	st.lap("encode lines")
-	ch := &c.chunk
-	tag, err := bt.tx.Exec(ctx, insertLinesSQL, bt.sum.Municipality, bt.sum.ID, c.payCase, c.payRole, c.payCents, c.payIBAN,
-		ch.firstCase, ch.lastCase, ch.cases, ch.lines, string(ch.text), string(ch.offsets))
+	m, id, text, offsets := bt.sum.Municipality, bt.sum.ID, string(ch.text), string(ch.offsets)
+	var err error
+	if w := &lb.warn; len(w.kind) == 0 {
+		_, err = bt.tx.Exec(ctx, insertLinesSQL, m, id, ch.firstCase, ch.lastCase, ch.cases, ch.lines, text, offsets)
+	} else {
+		_, err = bt.tx.Exec(ctx, insertLinesWarningsSQL, m, id, w.kind, w.caseID, w.payee, w.iban, w.cents, w.detail,
+			ch.firstCase, ch.lastCase, ch.cases, ch.lines, text, offsets)
+	}
 	if err != nil {
 		return fmt.Errorf("insert lines: %w", err)
 	}
-	bt.firstIBAN += tag.RowsAffected()
-	st.lap("insert lines and first-IBAN warnings")
+	st.lap("insert lines and warnings")
 	if bt.opts.AfterBatchFunc != nil {
 		bt.opts.AfterBatchFunc(lb.upTo)
 	}
@@ -531,8 +511,9 @@ func nullString(s string) *string {
 // finish stores totals, digest and warnings, and appends the audit event.
 func (bt *buildTx) finish(ctx context.Context) error {
 	s, tx := bt.sum, bt.tx
-	if err := bt.warn.store(ctx, tx, s, bt.firstIBAN); err != nil {
-		return err
+	s.Warnings = map[string]int64{}
+	for k, n := range bt.warn.counts {
+		s.Warnings[k] = n
 	}
 	bt.st.lap("warnings")
 	w, err := json.Marshal(s.Warnings)

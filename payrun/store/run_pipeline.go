@@ -22,11 +22,12 @@ import (
 //     exactly what the run's transaction sees;
 //   - the caller's goroutine computes the cases in order (the builder's
 //     digest depends on it) and accounts the totals;
-//   - the writer inserts each batch's lines and stages its payee groups in
+//   - the writer inserts each batch's lines as a chunk, and its warnings, in
 //     the run's transaction.
 //
 // Batches travel through channels of capacity 2 and are recycled, so memory
-// stays bounded by a few batches of BatchCases cases. A failure anywhere
+// stays bounded by a few batches of BatchCases cases (and, for the warnings,
+// the IBANs live runs paid and the first case of each beneficiary IBAN). A failure anywhere
 // cancels the others and the run's transaction rolls back; a killed process
 // loses both connections, so nothing of the run is committed either.
 
@@ -36,11 +37,11 @@ type caseBatch struct {
 	n     int
 }
 
-// lineBatch is the lines and pay rows of up to BatchCases computed cases.
+// lineBatch is the lines and warnings of up to BatchCases computed cases.
 type lineBatch struct {
 	lines []RunLine
-	pay   []payRow
-	cols  lineColumns
+	warn  warnRows
+	chunk chunk
 	upTo  int64 // lines computed up to and including this batch
 }
 
@@ -266,7 +267,8 @@ func (bt *buildTx) computeCases(ctx context.Context, read <-chan *caseBatch, fre
 	newBatch := func() *lineBatch {
 		select {
 		case lb := <-freeLines:
-			lb.lines, lb.pay = lb.lines[:0], lb.pay[:0]
+			lb.lines = lb.lines[:0]
+			lb.warn.reset()
 			return lb
 		default:
 			return &lineBatch{}
@@ -296,7 +298,7 @@ func (bt *buildTx) computeCases(ctx context.Context, read <-chan *caseBatch, fre
 			if lb.lines, err = bt.b.Case(c, lb.lines); err != nil {
 				return fmt.Errorf("case %s: %w", c.CaseID, err)
 			}
-			bt.account(c, lb.lines[n:], &lb.pay)
+			bt.account(c, lb.lines[n:], &lb.warn)
 			bt.sum.Cases++
 		}
 		freeCases <- b

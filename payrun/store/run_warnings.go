@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,29 +13,22 @@ import (
 
 // A run's risk warnings, one per payment group (case, payee with a positive
 // Σ of the payment lines that name a decision; the IBAN of the latest such
-// decision):
+// decision), found in Go while the run is computed (warningSet) and
+// inserted by the writer with each batch's chunk of lines:
 //
-//   - first_iban: no live run paid the IBAN before (paid_ibans). The writer
-//     inserts these with each batch of lines (firstIBANSQL: an index probe
-//     per group, no staging table);
+//   - first_iban: no live run paid the IBAN before (paid_ibans, read once
+//     per run into a compact sorted set);
 //   - shared_iban: the beneficiary's IBAN is paid for several cases in the
-//     run; amount_jump: the payee got more than WarningRules allow against
-//     the month before the period (the reader streams that month's lines);
-//     above_threshold: more than the municipality's payment threshold.
-//     These are computed in Go while the run is built (warningSet) and
-//     inserted when it is finished.
+//     run;
+//   - amount_jump: the payee got more than WarningRules allow against the
+//     month before the period (the reader streams that month's lines);
+//   - above_threshold: more than the municipality's payment threshold.
 //
 // Until migration 0135 a staging table of every group and one set-based
-// statement computed all four: ≈ 0.8 s of PostgreSQL per 170,000 cases.
-
-// firstIBANSQL inserts the first_iban warnings of a batch's payment groups
-// with an IBAN ($3 … $6 column arrays) and returns nothing; its row count
-// is the number of warnings. $1 municipality, $2 run.
-const firstIBANSQL = `
-INSERT INTO run_warnings (municipality, run_id, kind, case_id, payee_role, iban, amount, detail)
-SELECT $1, $2, 'first_iban', p.case_id, p.payee_role, p.iban, p.cents::numeric / 100, 'no live run paid this IBAN before'
-FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[]) AS p(case_id, payee_role, cents, iban)
-WHERE NOT EXISTS (SELECT 1 FROM paid_ibans i WHERE i.municipality = $1 AND i.iban = p.iban)`
+// statement computed them at the end: ≈ 0.8 s of PostgreSQL per 170,000
+// cases. A lookup of each group's IBAN in SQL per batch depends on the
+// statistics of paid_ibans, which lag behind a first signature of 170,000
+// IBANs: PostgreSQL then scanned all of them for every batch.
 
 // Warning kinds.
 const (
@@ -43,19 +38,15 @@ const (
 	warnThreshold  = "above_threshold"
 )
 
-// warningSet collects the warnings a run's build finds in Go, as the column
-// arrays of their insert.
+// warningSet finds a run's warnings (the compute stage's goroutine).
 type warningSet struct {
 	threshold     payrun.Cents // flag amounts above; 0: no threshold
 	thresholdText string       // as the municipality's settings give it
+	paid          ibanSet      // IBANs live runs paid
 	// the first payment group of each beneficiary IBAN, and whether the
 	// IBAN was found shared (its first group flagged)
 	firstUse map[string]*ibanUse
 	counts   map[string]int64
-
-	kind, caseID, payee, detail []string
-	iban                        []*string
-	cents                       []int64
 }
 
 type ibanUse struct {
@@ -65,9 +56,21 @@ type ibanUse struct {
 	shared bool
 }
 
-// loadThreshold reads the municipality's payment threshold (none when
-// unset or 0).
-func (w *warningSet) loadThreshold(ctx context.Context, tx pgx.Tx, municipality string) error {
+// warnRows are warnings as the column arrays of their insert (a batch's).
+type warnRows struct {
+	kind, caseID, payee, detail []string
+	iban                        []*string
+	cents                       []int64
+}
+
+func (r *warnRows) reset() {
+	r.kind, r.caseID, r.payee, r.detail = r.kind[:0], r.caseID[:0], r.payee[:0], r.detail[:0]
+	r.iban, r.cents = r.iban[:0], r.cents[:0]
+}
+
+// load reads the municipality's payment threshold (none when unset or 0)
+// and the IBANs its live runs paid.
+func (w *warningSet) load(ctx context.Context, tx pgx.Tx, municipality string) error {
 	var text *string
 	var cents int64
 	err := tx.QueryRow(ctx, `SELECT t::text, floor(t * 100)::bigint
@@ -80,18 +83,27 @@ func (w *warningSet) loadThreshold(ctx context.Context, tx pgx.Tx, municipality 
 		// amount > threshold ⇔ cents > ⌊threshold × 100⌋ (whole cents)
 		w.threshold, w.thresholdText = payrun.Cents(cents), *text
 	}
+	if err := w.paid.load(ctx, tx, municipality); err != nil {
+		return fmt.Errorf("paid IBANs: %w", err)
+	}
 	return nil
 }
 
-// add checks one payment group.
-func (w *warningSet) add(r *payRow) {
+// add checks one payment group and adds its warnings to out.
+func (w *warningSet) add(r *payRow, out *warnRows) {
 	if r.jumpFrom != nil {
-		w.flag(warnJump, r.caseID, r.payee, r.iban, r.amount, "last month "+r.jumpFrom.String())
+		w.flag(out, warnJump, r.caseID, r.payee, r.iban, r.amount, "last month "+r.jumpFrom.String())
 	}
 	if w.thresholdText != "" && r.amount > w.threshold {
-		w.flag(warnThreshold, r.caseID, r.payee, r.iban, r.amount, "threshold "+w.thresholdText)
+		w.flag(out, warnThreshold, r.caseID, r.payee, r.iban, r.amount, "threshold "+w.thresholdText)
 	}
-	if r.payee != payrun.PayeeBeneficiary || r.iban == nil {
+	if r.iban == nil {
+		return
+	}
+	if !w.paid.has(*r.iban) {
+		w.flag(out, warnFirstIBAN, r.caseID, r.payee, r.iban, r.amount, "no live run paid this IBAN before")
+	}
+	if r.payee != payrun.PayeeBeneficiary {
 		return
 	}
 	if w.firstUse == nil {
@@ -105,41 +117,67 @@ func (w *warningSet) add(r *payRow) {
 		const detail = "IBAN paid for several cases in this run"
 		if !u.shared {
 			u.shared = true
-			w.flag(warnSharedIBAN, u.caseID, payrun.PayeeBeneficiary, u.iban, u.amount, detail)
+			w.flag(out, warnSharedIBAN, u.caseID, payrun.PayeeBeneficiary, u.iban, u.amount, detail)
 		}
-		w.flag(warnSharedIBAN, r.caseID, r.payee, r.iban, r.amount, detail)
+		w.flag(out, warnSharedIBAN, r.caseID, r.payee, r.iban, r.amount, detail)
 	}
 }
 
-func (w *warningSet) flag(kind, caseID string, payee payrun.PayeeRole, iban *string, amount payrun.Cents, detail string) {
+func (w *warningSet) flag(out *warnRows, kind, caseID string, payee payrun.PayeeRole, iban *string, amount payrun.Cents, detail string) {
 	if w.counts == nil {
 		w.counts = map[string]int64{}
 	}
 	w.counts[kind]++
-	w.kind, w.caseID, w.payee = append(w.kind, kind), append(w.caseID, caseID), append(w.payee, string(payee))
-	w.iban, w.cents, w.detail = append(w.iban, iban), append(w.cents, int64(amount)), append(w.detail, detail)
+	out.kind, out.caseID, out.payee = append(out.kind, kind), append(out.caseID, caseID), append(out.payee, string(payee))
+	out.iban, out.cents, out.detail = append(out.iban, iban), append(out.cents, int64(amount)), append(out.detail, detail)
 }
 
-// store inserts the warnings of w and sets s.Warnings to the count per
-// kind, with firstIBAN first_iban warnings the writer inserted.
-func (w *warningSet) store(ctx context.Context, tx pgx.Tx, s *RunSummary, firstIBAN int64) error {
-	s.Warnings = map[string]int64{}
-	for k, n := range w.counts {
-		s.Warnings[k] = n
-	}
-	if firstIBAN > 0 {
-		s.Warnings[warnFirstIBAN] = firstIBAN
-	}
-	if len(w.kind) == 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO run_warnings (municipality, run_id, kind, case_id, payee_role, iban, amount, detail)
-		SELECT $1, $2, w.kind, w.case_id, w.payee_role, w.iban, w.cents::numeric / 100, w.detail
-		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
-		     AS w(kind, case_id, payee_role, iban, cents, detail)`,
-		s.Municipality, s.ID, w.kind, w.caseID, w.payee, w.iban, w.cents, w.detail)
+// warningsSQL inserts warnRows ($3 … $8) of run $2 of municipality $1.
+const warningsSQL = `INSERT INTO run_warnings (municipality, run_id, kind, case_id, payee_role, iban, amount, detail)
+    SELECT $1, $2, w.kind, w.case_id, w.payee_role, w.iban, w.cents::numeric / 100, w.detail
+    FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+         AS w(kind, case_id, payee_role, iban, cents, detail)`
+
+// ibanSet is a sorted set of IBANs in one byte slice (no pointers for the
+// garbage collector to trace, ≈ 30 bytes per IBAN).
+type ibanSet struct {
+	text  []byte
+	spans [][2]uint32 // start and end in text, in byte order of the IBANs
+}
+
+// load reads the IBANs live runs of municipality paid.
+func (s *ibanSet) load(ctx context.Context, tx pgx.Tx, municipality string) error {
+	rows, err := tx.Query(ctx, `SELECT iban FROM paid_ibans WHERE municipality = $1`, municipality)
 	if err != nil {
-		return fmt.Errorf("run %d: warnings: %w", s.ID, err)
+		return err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		s.add(rows.RawValues()[0])
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.sort()
 	return nil
+}
+
+// add appends iban; sort puts the set in order before has is used.
+func (s *ibanSet) add(iban []byte) {
+	start := uint32(len(s.text))
+	s.text = append(s.text, iban...)
+	s.spans = append(s.spans, [2]uint32{start, uint32(len(s.text))})
+}
+
+func (s *ibanSet) sort() {
+	sort.Slice(s.spans, func(i, j int) bool { return bytes.Compare(s.item(i), s.item(j)) < 0 })
+}
+
+func (s *ibanSet) item(i int) []byte { return s.text[s.spans[i][0]:s.spans[i][1]] }
+
+// has reports whether iban is in s.
+func (s *ibanSet) has(iban string) bool {
+	n := len(s.spans)
+	i := sort.Search(n, func(i int) bool { return string(s.item(i)) >= iban })
+	return i < n && string(s.item(i)) == iban
 }

@@ -9,14 +9,20 @@ import (
 	"github.com/payrun/payrun/payrun"
 )
 
-// TestWarningSet: the warnings found in Go — a shared beneficiary IBAN
-// flags every group paid to it (not a landlord's, not twice the same
-// case), the threshold is exclusive and works in whole cents, a jump
-// names last month's sum.
+// TestWarningSet: the warnings found in Go — an IBAN no live run paid
+// flags every group paid to it, a shared beneficiary IBAN flags every
+// beneficiary group paid to it (not a landlord's, not twice the same case),
+// the threshold is exclusive and works in whole cents, a jump names last
+// month's sum.
 func TestWarningSet(t *testing.T) {
 	str := func(s string) *string { return &s }
 	jump := payrun.Cents(-5)
 	w := warningSet{threshold: 500_00, thresholdText: "500.005"}
+	for _, iban := range []string{"DE09", "DE02", "DE00"} {
+		w.paid.add([]byte(iban))
+	}
+	w.paid.sort()
+	var out warnRows
 	for _, r := range []payRow{
 		{caseID: "C-1", payee: payrun.PayeeBeneficiary, amount: 100_00, iban: str("DE01")},
 		{caseID: "C-1", payee: payrun.PayeeLandlord, amount: 900_00, iban: str("DE01")},
@@ -26,22 +32,26 @@ func TestWarningSet(t *testing.T) {
 		{caseID: "C-5", payee: payrun.PayeeBeneficiary, amount: 1_00},
 		{caseID: "C-6", payee: payrun.PayeeLandlord, amount: 1_00, iban: str("DE02")},
 	} {
-		w.add(&r)
+		w.add(&r, &out)
 	}
 	var got []string
-	for i := range w.kind {
+	for i := range out.kind {
 		iban := "-"
-		if w.iban[i] != nil {
-			iban = *w.iban[i]
+		if out.iban[i] != nil {
+			iban = *out.iban[i]
 		}
-		got = append(got, fmt.Sprintf("%s %s %s %s %s %s", w.kind[i], w.caseID[i], w.payee[i], iban,
-			payrun.Cents(w.cents[i]), w.detail[i]))
+		got = append(got, fmt.Sprintf("%s %s %s %s %s %s", out.kind[i], out.caseID[i], out.payee[i], iban,
+			payrun.Cents(out.cents[i]), out.detail[i]))
 	}
 	sort.Strings(got)
 	want := []string{
 		"above_threshold C-1 landlord DE01 900.00 threshold 500.005",
 		"above_threshold C-3 beneficiary DE01 500.01 threshold 500.005",
 		"amount_jump C-3 beneficiary DE01 500.01 last month -0.05",
+		"first_iban C-1 beneficiary DE01 100.00 no live run paid this IBAN before",
+		"first_iban C-1 landlord DE01 900.00 no live run paid this IBAN before",
+		"first_iban C-3 beneficiary DE01 500.01 no live run paid this IBAN before",
+		"first_iban C-4 beneficiary DE01 1.00 no live run paid this IBAN before",
 		"shared_iban C-1 beneficiary DE01 100.00 IBAN paid for several cases in this run",
 		"shared_iban C-3 beneficiary DE01 500.01 IBAN paid for several cases in this run",
 		"shared_iban C-4 beneficiary DE01 1.00 IBAN paid for several cases in this run",
@@ -49,8 +59,32 @@ func TestWarningSet(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
-	wantCounts := map[string]int64{warnThreshold: 2, warnJump: 1, warnSharedIBAN: 3}
+	wantCounts := map[string]int64{warnThreshold: 2, warnJump: 1, warnSharedIBAN: 3, warnFirstIBAN: 4}
 	if !reflect.DeepEqual(w.counts, wantCounts) {
 		t.Errorf("counts %v, want %v", w.counts, wantCounts)
+	}
+}
+
+// TestIBANSet: the sorted set finds exactly its members.
+func TestIBANSet(t *testing.T) {
+	var s ibanSet
+	members := []string{"DE89370400440532013000", "DE02120300000000202051", "AT611904300234573201", "DE0212030000000020205"}
+	for _, m := range members {
+		s.add([]byte(m))
+	}
+	s.sort()
+	for _, m := range members {
+		if !s.has(m) {
+			t.Errorf("%s missing", m)
+		}
+	}
+	for _, m := range []string{"", "DE", "DE021203000000002020511", "DE89370400440532013001", "ZZ"} {
+		if s.has(m) {
+			t.Errorf("%s found", m)
+		}
+	}
+	var empty ibanSet
+	if empty.has("DE89370400440532013000") {
+		t.Error("empty set has a member")
 	}
 }
