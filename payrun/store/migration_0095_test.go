@@ -112,4 +112,20 @@ func TestPackedLinesMigration(t *testing.T) {
 	if packed["1/C-1"] != wantC1 {
 		t.Errorf("packed C-1 of run 1:\n got %q\nwant %q", packed["1/C-1"], wantC1)
 	}
+	// Migration 0135: run 1 is one chunk of its two cases in byte order,
+	// its offset line repeated in the offsets column.
+	var first, last, offsets string
+	var cases, lines int
+	err = db.WithTx(ctx, store.AllMunicipalities, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT first_case, last_case, cases, line_count, offsets FROM run_chunks WHERE run_id = 1`).
+			Scan(&first, &last, &cases, &lines, &offsets)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOffsets := "C-1\t2026-11|beneficiary|offset|payment|-20.50|asylblg_3|fluag|D-1|R-1"
+	if first != "C 2/x" || last != "C-1" || cases != 2 || lines != 5 || offsets != wantOffsets {
+		t.Errorf("chunk of run 1: %q..%q, %d cases, %d lines, offsets %q; want \"C 2/x\"..\"C-1\", 2, 5, %q",
+			first, last, cases, lines, offsets, wantOffsets)
+	}
 }
