@@ -231,20 +231,18 @@ func FuzzUnpackLines(f *testing.F) {
 	})
 }
 
-// BenchmarkPackLines: packing a case's lines for run_case_lines (the Go
-// side of line writing), per case of 3 lines.
-func BenchmarkPackLines(b *testing.B) {
+// BenchmarkPackChunk: packing a batch of 1,000 cases of 3 lines into one
+// chunk of run_chunks (the Go side of line writing), per chunk.
+func BenchmarkPackChunk(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
-	cases := make([][]RunLine, 1000)
-	for i := range cases {
-		cases[i] = randomLines(r, "UNN-B-000001", 3)
-		sortLines(cases[i], digestLess)
+	var lines []RunLine
+	for i := range 1000 {
+		lines = append(lines, randomLines(r, fmt.Sprintf("UNN-B-%06d", i), 3)...)
 	}
-	var buf []byte
+	var c chunk
 	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		var err error
-		if buf, _, _, err = packLines(buf[:0], cases[i%len(cases)]); err != nil {
+	for b.Loop() {
+		if err := packChunk(&c, lines); err != nil {
 			b.Fatal(err)
 		}
 	}
