@@ -9,8 +9,16 @@
 //
 // Every tenant table has row-level security (ENABLE + FORCE). WithTx sets
 // the transaction-local setting payrun.municipality; '*' (AllMunicipalities)
-// is the operator scope that sees every row. The application must connect as
-// a non-superuser role that owns the tables, because superusers bypass RLS.
+// is the operator scope that sees every row. The application connects as a
+// non-superuser role without BYPASSRLS that owns nothing (superusers and
+// owners could switch the guards off); the schema owner migrates (Setup).
+//
+// # Run lines
+//
+// A run's lines are stored in chunks of consecutive cases, one row of
+// run_chunks per batch of the writer, their fields packed in text
+// (run_pack.go, migrations 0095 and 0135); the hot readers split them in
+// Go, SQL readers use the views run_case_lines and run_lines.
 //
 // # Amounts
 //

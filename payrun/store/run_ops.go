@@ -264,7 +264,7 @@ type LineGroup struct {
 }
 
 // RunLineGroups sums the lines of run id per law, component, cost bearer
-// and kind, sorted by them. It unpacks the run's packed rows in Go: the
+// and kind, sorted by them. It unpacks the run's chunks in Go: the
 // run_lines view decodes them in SQL, about five times slower (2.5 s for a
 // run of 170,000 cases, on every view of the run's page).
 func RunLineGroups(ctx context.Context, tx pgx.Tx, municipality string, id int64) ([]LineGroup, error) {
