@@ -255,6 +255,9 @@ func (bt *buildTx) openRun(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM run_warnings WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
 			return fmt.Errorf("run %d: delete warnings: %w", s.ID, err)
 		}
+		if _, err := tx.Exec(ctx, "DELETE FROM run_new_ibans WHERE municipality = $1 AND run_id = $2", s.Municipality, s.ID); err != nil {
+			return fmt.Errorf("run %d: delete new IBANs: %w", s.ID, err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE runs SET kind = $3, period = $4, created_by = $5, created_at = now(), recompute_gen = $6
 			WHERE municipality = $1 AND id = $2`, s.Municipality, s.ID, s.Kind, s.Period.First().Time(utc), createdBy, bt.gen)
 		if err != nil {
@@ -438,7 +441,8 @@ type payRow struct {
 }
 
 // insertLinesSQL writes one batch of cases' lines as one chunk (migration
-// 0135).
+// 0135): one row per batch, so no COPY is needed (PostgreSQL refuses COPY
+// FROM into a table with row-level security anyway).
 const insertLinesSQL = `INSERT INTO run_chunks (municipality, run_id, first_case, last_case, cases, line_count, lines, offsets)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
@@ -514,6 +518,9 @@ func (bt *buildTx) finish(ctx context.Context) error {
 	s.Warnings = map[string]int64{}
 	for k, n := range bt.warn.counts {
 		s.Warnings[k] = n
+	}
+	if err := bt.warn.storeNewIBANs(ctx, tx, s); err != nil {
+		return err
 	}
 	bt.st.lap("warnings")
 	w, err := json.Marshal(s.Warnings)

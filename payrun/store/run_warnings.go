@@ -16,8 +16,10 @@ import (
 // decision), found in Go while the run is computed (warningSet) and
 // inserted by the writer with each batch's chunk of lines:
 //
-//   - first_iban: no live run paid the IBAN before (paid_ibans, read once
-//     per run into a compact sorted set);
+//   - first_iban: no live run paid the IBAN before (the new IBANs of the
+//     runs that got a first signature, migration 0140, read once per run
+//     into a compact sorted set; the run stores its own new IBANs as one
+//     row when it is finished);
 //   - shared_iban: the beneficiary's IBAN is paid for several cases in the
 //     run;
 //   - amount_jump: the payee got more than WarningRules allow against the
@@ -26,7 +28,7 @@ import (
 //
 // Until migration 0135 a staging table of every group and one set-based
 // statement computed them at the end: ≈ 0.8 s of PostgreSQL per 170,000
-// cases. A lookup of each group's IBAN in SQL per batch depends on the
+// cases. A lookup of each group's IBAN in SQL per batch depended on the
 // statistics of paid_ibans, which lag behind a first signature of 170,000
 // IBANs: PostgreSQL then scanned all of them for every batch.
 
@@ -47,6 +49,7 @@ type warningSet struct {
 	// IBAN was found shared (its first group flagged)
 	firstUse map[string]*ibanUse
 	counts   map[string]int64
+	newIBANs []string // of the first_iban warnings
 }
 
 type ibanUse struct {
@@ -102,6 +105,7 @@ func (w *warningSet) add(r *payRow, out *warnRows) {
 	}
 	if !w.paid.has(*r.iban) {
 		w.flag(out, warnFirstIBAN, r.caseID, r.payee, r.iban, r.amount, "no live run paid this IBAN before")
+		w.newIBANs = append(w.newIBANs, *r.iban)
 	}
 	if r.payee != payrun.PayeeBeneficiary {
 		return
@@ -145,15 +149,20 @@ type ibanSet struct {
 	spans [][2]uint32 // start and end in text, in byte order of the IBANs
 }
 
-// load reads the IBANs live runs of municipality paid.
+// load reads the IBANs live runs of municipality paid: the new IBANs of
+// the runs that got a first signature (migration 0140).
 func (s *ibanSet) load(ctx context.Context, tx pgx.Tx, municipality string) error {
-	rows, err := tx.Query(ctx, `SELECT iban FROM paid_ibans WHERE municipality = $1`, municipality)
+	rows, err := tx.Query(ctx, `SELECT n.ibans FROM run_new_ibans n WHERE n.municipality = $1
+		AND EXISTS (SELECT 1 FROM signatures g WHERE g.municipality = n.municipality AND g.run_id = n.run_id AND g.seq = 1)`,
+		municipality)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		s.add(rows.RawValues()[0])
+		for iban := range bytes.SplitSeq(rows.RawValues()[0], []byte{'\n'}) {
+			s.add(iban)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -180,4 +189,28 @@ func (s *ibanSet) has(iban string) bool {
 	n := len(s.spans)
 	i := sort.Search(n, func(i int) bool { return string(s.item(i)) >= iban })
 	return i < n && string(s.item(i)) == iban
+}
+
+// storeNewIBANs stores the run's new IBANs (distinct, byte order, one per
+// line) as its row of run_new_ibans.
+func (w *warningSet) storeNewIBANs(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
+	if len(w.newIBANs) == 0 {
+		return nil
+	}
+	sort.Strings(w.newIBANs)
+	var b []byte
+	for i, iban := range w.newIBANs {
+		if i > 0 && iban == w.newIBANs[i-1] {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, iban...)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO run_new_ibans (municipality, run_id, ibans) VALUES ($1, $2, $3)`,
+		s.Municipality, s.ID, string(b)); err != nil {
+		return fmt.Errorf("run %d: new IBANs: %w", s.ID, err)
+	}
+	return nil
 }
