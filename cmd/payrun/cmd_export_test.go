@@ -34,6 +34,11 @@ func TestRunExportBookingsJSON(t *testing.T) {
 		t.Fatalf("run create: exit %d\n%s", code, out)
 	}
 	id := strings.TrimSpace(out)
+	// the municipality's first run counts its new IBANs without listing them
+	if code, out := run("demo-luenen-kasse", "run", "show", id); code != 0 ||
+		!strings.Contains(out, "first_iban      the municipality's first run: every IBAN is new, counted but not listed one by one") {
+		t.Errorf("run show: exit %d\n%s", code, out)
+	}
 	for _, who := range []string{"pruefer", "leitung"} {
 		if code, out := run("demo-luenen-"+who, "run", "sign", id); code != 0 {
 			t.Fatalf("sign as %s: exit %d\n%s", who, code, out)

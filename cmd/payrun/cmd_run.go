@@ -171,8 +171,13 @@ func printWarnings(env *Env, d *store.RunDetails) {
 		}
 	}
 	fmt.Fprintln(w)
+	listed := false
 	for _, x := range d.Warnings {
 		fmt.Fprintf(w, "  %-15s %s %s %s %s  %s\n", x.Kind, x.CaseID, x.Payee, x.IBAN, x.Amount, x.Detail)
+		listed = listed || x.Kind == "first_iban"
+	}
+	if d.RunHeader.Warnings["first_iban"] > 0 && !listed && d.NewIBANsUnlisted {
+		fmt.Fprintln(w, "  first_iban      the municipality's first run: every IBAN is new, counted but not listed one by one")
 	}
 }
 

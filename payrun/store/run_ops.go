@@ -176,7 +176,10 @@ type RunDetails struct {
 	Totals     []RunTotal     `json:"totals"`
 	Signatures []RunSignature `json:"signatures"`
 	Warnings   []RunWarning   `json:"warning_list"`
-	FirstLines []RunLine      `json:"first_lines"`
+	// NewIBANsUnlisted: the run counted first_iban warnings without
+	// listing them (a municipality's first run: every IBAN is new)
+	NewIBANsUnlisted bool      `json:"new_ibans_unlisted"`
+	FirstLines       []RunLine `json:"first_lines"`
 }
 
 // RunDetails reads run id of municipality with its totals, signatures, up
@@ -193,6 +196,12 @@ func (db *DB) RunDetails(ctx context.Context, municipality string, id int64, max
 		}
 		if d.Signatures, err = runSignatures(ctx, tx, municipality, id); err != nil {
 			return err
+		}
+		if d.RunHeader.Warnings[warnFirstIBAN] > 0 {
+			if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM run_warnings
+				WHERE municipality = $1 AND run_id = $2 AND kind = 'first_iban')`, municipality, id).Scan(&d.NewIBANsUnlisted); err != nil {
+				return err
+			}
 		}
 		if d.Warnings, err = runWarnings(ctx, tx, municipality, id, maxWarnings); err != nil {
 			return err

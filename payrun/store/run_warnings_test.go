@@ -65,6 +65,28 @@ func TestWarningSet(t *testing.T) {
 	}
 }
 
+// TestWarningSetFirstRun: on a municipality's first run (no IBAN paid
+// before) new IBANs are counted and remembered, but not listed per payee.
+func TestWarningSetFirstRun(t *testing.T) {
+	str := func(s string) *string { return &s }
+	w := warningSet{firstRun: true}
+	var out warnRows
+	for _, r := range []payRow{
+		{caseID: "C-1", payee: payrun.PayeeBeneficiary, amount: 100_00, iban: str("DE01")},
+		{caseID: "C-1", payee: payrun.PayeeLandlord, amount: 400_00, iban: str("DE02")},
+		{caseID: "C-2", payee: payrun.PayeeBeneficiary, amount: 100_00, iban: str("DE01")},
+		{caseID: "C-3", payee: payrun.PayeeBeneficiary, amount: 100_00},
+	} {
+		w.add(&r, &out)
+	}
+	if !reflect.DeepEqual(out.kind, []string{warnSharedIBAN, warnSharedIBAN}) {
+		t.Errorf("rows %v, want the two shared_iban rows only", out.kind)
+	}
+	if w.counts[warnFirstIBAN] != 3 || !reflect.DeepEqual(w.newIBANs, []string{"DE01", "DE02", "DE01"}) {
+		t.Errorf("first_iban counted %d, new IBANs %v; want 3 and DE01 DE02 DE01", w.counts[warnFirstIBAN], w.newIBANs)
+	}
+}
+
 // TestIBANSet: the sorted set finds exactly its members.
 func TestIBANSet(t *testing.T) {
 	var s ibanSet

@@ -25,7 +25,6 @@ var funcs = template.FuncMap{
 	"euroText":  euroText,
 	"iban":      ibanGroups,
 	"fileKind":  fileKindName,
-	"warnSums":  warningSums,
 	"warnHint":  warningHint,
 	"table":     tableName,
 	"euroDiff":  euroDiff,
@@ -174,34 +173,25 @@ func fileKindName(kind string) string {
 	})
 }
 
-// warningSum is one kind of risk warning with its count and amount.
+// warningSum is one kind of a run's warnings: how many the run counted,
+// how many of them are listed one by one (a municipality's first run
+// counts its new IBANs without listing them) and the sum of those listed.
 type warningSum struct {
 	Kind   string
-	Count  int
+	Count  int64
+	Listed int64
 	Amount payrun.Cents
 }
 
-// warningSums groups warnings by kind, in the order they first appear.
-func warningSums(ws []warningRow) []warningSum {
-	var out []warningSum
-	idx := map[string]int{}
-	for _, w := range ws {
-		i, ok := idx[w.Kind]
-		if !ok {
-			i = len(out)
-			idx[w.Kind] = i
-			out = append(out, warningSum{Kind: w.Kind})
-		}
-		out[i].Count++
-		out[i].Amount += w.Amount
-	}
-	return out
-}
+// warningKinds are the kinds of warnings, most urgent first.
+var warningKinds = []string{"above_threshold", "amount_jump", "shared_iban", "first_iban"}
 
 // warningHint says what to check for a kind of warning.
 func warningHint(kind string) string {
 	return map[string]string{
-		"first_iban":      "Neue Bankverbindung: Stimmt die IBAN mit der Akte überein (z. B. schriftliche Mitteilung der Person)?",
+		"first_iban": "Neue Bankverbindung: Stimmt die IBAN mit der Akte überein (z. B. schriftliche Mitteilung der Person)?",
+		"first_iban_first_run": "Erster Zahllauf dieser Kommune: Alle Bankverbindungen sind neu, darum keine Einzelhinweise. " +
+			"Bitte Stichproben gegen die Akten prüfen; ab dem nächsten Zahllauf wird jede neue IBAN einzeln gezeigt.",
 		"shared_iban":     "Mehrere Fälle zahlen auf dasselbe Konto: Ist das gewollt (z. B. Vermieter, Betreuer)?",
 		"amount_jump":     "Der Betrag weicht stark vom Vormonat ab: Liegt eine Änderung im Bescheid vor?",
 		"above_threshold": "Hohe Einzelzahlung: Bitte Bescheid und Berechnung ansehen.",

@@ -256,6 +256,40 @@ type warningRow struct {
 	Detail string
 }
 
+// maxWarningRows is how many warnings the run page lists one by one.
+const maxWarningRows = 100
+
+// warningSums counts run id's warnings per kind as the run counted them
+// (runs.warnings) with the number and sum of those listed in run_warnings.
+func warningSums(ctx context.Context, tx pgx.Tx, m string, id int64) ([]warningSum, error) {
+	var counts map[string]int64
+	if err := tx.QueryRow(ctx, `SELECT warnings FROM runs WHERE municipality = $1 AND id = $2`, m, id).Scan(&counts); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT kind, count(*), (sum(amount) * 100)::bigint FROM run_warnings
+		WHERE municipality = $1 AND run_id = $2 GROUP BY kind`, m, id)
+	if err != nil {
+		return nil, err
+	}
+	listed := map[string]warningSum{}
+	var w warningSum
+	if _, err := pgx.ForEachRow(rows, []any{&w.Kind, &w.Listed, &w.Amount}, func() error {
+		listed[w.Kind] = w
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var out []warningSum
+	for _, k := range warningKinds {
+		s := listed[k]
+		s.Kind, s.Count = k, max(counts[k], s.Listed)
+		if s.Count > 0 {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 func (p *Pages) runSignaturesWarnings(ctx context.Context, m string, id int64) (detailsView, error) {
 	var d detailsView
 	err := p.cfg.DB.WithTx(ctx, m, func(tx pgx.Tx) error {
@@ -272,8 +306,14 @@ func (p *Pages) runSignaturesWarnings(ctx context.Context, m string, id int64) (
 		}); err != nil {
 			return err
 		}
+		if d.Sums, err = warningSums(ctx, tx, m, id); err != nil {
+			return err
+		}
+		for _, s := range d.Sums {
+			d.Listed += s.Listed
+		}
 		rows, err = tx.Query(ctx, `SELECT kind, case_id, payee_role, coalesce(iban, ''), (amount * 100)::bigint, detail
-			FROM run_warnings WHERE municipality = $1 AND run_id = $2 ORDER BY kind, case_id LIMIT 100`, m, id)
+			FROM run_warnings WHERE municipality = $1 AND run_id = $2 ORDER BY kind, case_id LIMIT $3`, m, id, maxWarningRows)
 		if err != nil {
 			return err
 		}

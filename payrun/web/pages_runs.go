@@ -88,7 +88,9 @@ type runDetailData struct {
 
 type detailsView struct {
 	Signatures []signatureRow
-	Warnings   []warningRow
+	Sums       []warningSum // per kind, most urgent first
+	Warnings   []warningRow // the first maxWarningRows, one by one
+	Listed     int64        // warnings listed one by one in all
 }
 
 func (p *Pages) runDetail(w http.ResponseWriter, r *http.Request, u *sessionUser) {

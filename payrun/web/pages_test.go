@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestPagesSecurity(t *testing.T) {
@@ -155,4 +158,36 @@ func sumsBox(tb testing.TB, body, title string) map[string]int {
 		rows[html.UnescapeString(m[1])] += n
 	}
 	return rows
+}
+
+// TestRunPageWarningsOfFirstRun: a municipality's first run lists no new
+// IBAN one by one; the run page counts them (as the run did) with the
+// first-run hint and no amount, and the other kinds as listed.
+func TestRunPageWarningsOfFirstRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 20)
+	c := e.client(t)
+	if st, _ := e.login(t, c, "unna", "kasse", "demo-kasse"); st != http.StatusSeeOther {
+		t.Fatalf("login: status %d", st)
+	}
+	var counted, listed int64
+	must(t, e.db.WithTx(context.Background(), "unna", func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT (warnings->>'first_iban')::bigint,
+			(SELECT count(*) FROM run_warnings w WHERE w.run_id = r.id AND w.kind = 'first_iban')
+			FROM runs r WHERE r.id = $1`, e.runs["unna"]).Scan(&counted, &listed)
+	}))
+	if counted == 0 || listed != 0 {
+		t.Fatalf("first run: %d new IBANs counted, %d listed; want some counted and none listed", counted, listed)
+	}
+	st, body := get(t, c, fmt.Sprintf("%s/runs/%d", e.srv.URL, e.runs["unna"]))
+	if st != http.StatusOK {
+		t.Fatalf("run page: status %d", st)
+	}
+	want := fmt.Sprintf(`<td>IBAN zum ersten Mal bezahlt</td><td>Erster Zahllauf dieser Kommune: Alle Bankverbindungen sind neu, `+
+		`darum keine Einzelhinweise. Bitte Stichproben gegen die Akten prüfen; ab dem nächsten Zahllauf wird jede neue IBAN `+
+		`einzeln gezeigt.</td><td class="num">%d</td><td class="num">–</td>`, counted)
+	if !strings.Contains(body, want) {
+		_, box, _ := strings.Cut(body, `id="hinweise"`)
+		t.Errorf("run page lacks\n%s\nin its warnings:\n%.2000s", want, box)
+	}
 }
