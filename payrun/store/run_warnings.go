@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sort"
 
 	"github.com/jackc/pgx/v5"
@@ -49,18 +50,9 @@ type warningSet struct {
 	thresholdText string       // as the municipality's settings give it
 	paid          ibanSet      // IBANs live runs paid
 	firstRun      bool         // no IBAN paid before: first_iban counted, not listed
-	// the first payment group of each beneficiary IBAN, and whether the
-	// IBAN was found shared (its first group flagged)
-	firstUse map[string]*ibanUse
-	counts   map[string]int64
-	newIBANs []string // of the first_iban warnings
-}
-
-type ibanUse struct {
-	caseID string
-	amount payrun.Cents
-	iban   *string
-	shared bool
+	firstUse      ibanUses     // the first beneficiary payment group of each IBAN
+	counts        map[string]int64
+	fresh         ibanSet // the IBANs of the first_iban warnings
 }
 
 // warnRows are warnings as the column arrays of their insert (a batch's).
@@ -109,7 +101,7 @@ func (w *warningSet) add(r *payRow, out *warnRows) {
 		return
 	}
 	if !w.paid.has(*r.iban) {
-		w.newIBANs = append(w.newIBANs, *r.iban)
+		w.fresh.add([]byte(*r.iban))
 		if w.firstRun {
 			w.count(warnFirstIBAN)
 		} else {
@@ -119,21 +111,20 @@ func (w *warningSet) add(r *payRow, out *warnRows) {
 	if r.payee != payrun.PayeeBeneficiary {
 		return
 	}
-	if w.firstUse == nil {
-		w.firstUse = map[string]*ibanUse{}
+	i, found := w.firstUse.find(*r.iban, r.caseID, r.amount)
+	if !found {
+		return
 	}
-	u := w.firstUse[*r.iban]
-	switch {
-	case u == nil:
-		w.firstUse[*r.iban] = &ibanUse{caseID: r.caseID, amount: r.amount, iban: r.iban}
-	case u.caseID != r.caseID:
-		const detail = "IBAN paid for several cases in this run"
-		if !u.shared {
-			u.shared = true
-			w.flag(out, warnSharedIBAN, u.caseID, payrun.PayeeBeneficiary, u.iban, u.amount, detail)
-		}
-		w.flag(out, warnSharedIBAN, r.caseID, r.payee, r.iban, r.amount, detail)
+	first := &w.firstUse.uses[i]
+	if string(w.firstUse.caseOf(first)) == r.caseID {
+		return
 	}
+	const detail = "IBAN paid for several cases in this run"
+	if !first.shared {
+		first.shared = true
+		w.flag(out, warnSharedIBAN, string(w.firstUse.caseOf(first)), payrun.PayeeBeneficiary, r.iban, first.amount, detail)
+	}
+	w.flag(out, warnSharedIBAN, r.caseID, r.payee, r.iban, r.amount, detail)
 }
 
 // count counts a warning of kind.
@@ -209,23 +200,78 @@ func (s *ibanSet) has(iban string) bool {
 // storeNewIBANs stores the run's new IBANs (distinct, byte order, one per
 // line) as its row of run_new_ibans.
 func (w *warningSet) storeNewIBANs(ctx context.Context, tx pgx.Tx, s *RunSummary) error {
-	if len(w.newIBANs) == 0 {
+	if len(w.fresh.spans) == 0 {
 		return nil
 	}
-	sort.Strings(w.newIBANs)
-	var b []byte
-	for i, iban := range w.newIBANs {
-		if i > 0 && iban == w.newIBANs[i-1] {
+	w.fresh.sort()
+	b := make([]byte, 0, len(w.fresh.text)+len(w.fresh.spans))
+	var prev []byte
+	for i := range w.fresh.spans {
+		iban := w.fresh.item(i)
+		if i > 0 && bytes.Equal(iban, prev) {
 			continue
 		}
 		if len(b) > 0 {
 			b = append(b, '\n')
 		}
-		b = append(b, iban...)
+		b, prev = append(b, iban...), iban
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO run_new_ibans (municipality, run_id, ibans) VALUES ($1, $2, $3)`,
-		s.Municipality, s.ID, string(b)); err != nil {
+		s.Municipality, s.ID, b); err != nil {
 		return fmt.Errorf("run %d: new IBANs: %w", s.ID, err)
 	}
 	return nil
 }
+
+// ibanUses remembers the first beneficiary payment group of each IBAN of
+// a run. It holds no pointers for the garbage collector to trace (a run of
+// a municipality of 800,000 cases keeps as many): a map from a hash of the
+// IBAN to an entry in a flat slice, the IBANs and case ids in one byte
+// slice; entries with equal hashes are chained.
+type ibanUses struct {
+	seed  maphash.Seed
+	hash  func(string) uint64 // tests: a hash with collisions; nil: maphash
+	index map[uint64]int32
+	text  []byte
+	uses  []ibanUseAt
+}
+
+type ibanUseAt struct {
+	start, ibanEnd, caseEnd uint32 // text[start:ibanEnd] the IBAN, text[ibanEnd:caseEnd] the case id
+	next                    int32  // the next entry with the same hash, -1: none
+	amount                  payrun.Cents
+	shared                  bool
+}
+
+// find returns the entry of the first group paid to iban, found; or, when
+// there is none, records caseID's group of amount as that.
+func (u *ibanUses) find(iban, caseID string, amount payrun.Cents) (i int32, found bool) {
+	if u.index == nil {
+		u.seed, u.index = maphash.MakeSeed(), map[uint64]int32{}
+	}
+	var h uint64
+	if u.hash != nil {
+		h = u.hash(iban)
+	} else {
+		h = maphash.String(u.seed, iban)
+	}
+	head, ok := u.index[h]
+	if !ok {
+		head = -1
+	}
+	for i := head; i >= 0; i = u.uses[i].next {
+		if e := &u.uses[i]; string(u.text[e.start:e.ibanEnd]) == iban {
+			return i, true
+		}
+	}
+	start := uint32(len(u.text))
+	u.text = append(u.text, iban...)
+	ibanEnd := uint32(len(u.text))
+	u.text = append(u.text, caseID...)
+	u.uses = append(u.uses, ibanUseAt{start: start, ibanEnd: ibanEnd, caseEnd: uint32(len(u.text)), next: head, amount: amount})
+	u.index[h] = int32(len(u.uses) - 1)
+	return 0, false
+}
+
+// caseOf is the case id of entry e.
+func (u *ibanUses) caseOf(e *ibanUseAt) []byte { return u.text[e.ibanEnd:e.caseEnd] }

@@ -82,8 +82,13 @@ func TestWarningSetFirstRun(t *testing.T) {
 	if !reflect.DeepEqual(out.kind, []string{warnSharedIBAN, warnSharedIBAN}) {
 		t.Errorf("rows %v, want the two shared_iban rows only", out.kind)
 	}
-	if w.counts[warnFirstIBAN] != 3 || !reflect.DeepEqual(w.newIBANs, []string{"DE01", "DE02", "DE01"}) {
-		t.Errorf("first_iban counted %d, new IBANs %v; want 3 and DE01 DE02 DE01", w.counts[warnFirstIBAN], w.newIBANs)
+	w.fresh.sort()
+	var fresh []string
+	for i := range w.fresh.spans {
+		fresh = append(fresh, string(w.fresh.item(i)))
+	}
+	if w.counts[warnFirstIBAN] != 3 || !reflect.DeepEqual(fresh, []string{"DE01", "DE01", "DE02"}) {
+		t.Errorf("first_iban counted %d, new IBANs %v; want 3 and DE01 DE01 DE02", w.counts[warnFirstIBAN], fresh)
 	}
 }
 
@@ -108,5 +113,28 @@ func TestIBANSet(t *testing.T) {
 	var empty ibanSet
 	if empty.has("DE89370400440532013000") {
 		t.Error("empty set has a member")
+	}
+}
+
+// TestIBANUses: the first group of each IBAN is found again, also when all
+// IBANs have the same hash (chained entries).
+func TestIBANUses(t *testing.T) {
+	for _, hash := range []func(string) uint64{nil, func(string) uint64 { return 7 }} {
+		u := ibanUses{hash: hash}
+		for k := range 50 {
+			iban := fmt.Sprintf("DE%020d", k)
+			if _, found := u.find(iban, fmt.Sprintf("C-%d", k), payrun.Cents(k)); found {
+				t.Fatalf("%s found before it was added", iban)
+			}
+		}
+		for k := range 50 {
+			i, found := u.find(fmt.Sprintf("DE%020d", k), "C-other", 0)
+			if !found || string(u.caseOf(&u.uses[i])) != fmt.Sprintf("C-%d", k) || u.uses[i].amount != payrun.Cents(k) {
+				t.Fatalf("IBAN %d: found %v, entry %+v", k, found, u.uses[i])
+			}
+		}
+		if len(u.uses) != 50 {
+			t.Errorf("%d entries, want 50", len(u.uses))
+		}
 	}
 }
